@@ -1,0 +1,52 @@
+"""Alembic environment (async, asyncpg). The URL comes from the caller (``rp-api migrate``) or the settings."""
+
+from __future__ import annotations
+
+import asyncio
+from logging.config import fileConfig
+
+from alembic import context
+from sqlalchemy import pool, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from rp_api.db import Base
+from rp_api.settings import Settings
+
+config = context.config
+if config.config_file_name and config.attributes.get("configure_logger", True):
+    fileConfig(config.config_file_name)
+
+target_metadata = Base.metadata
+# Two replicas migrating at once take turns on this lock instead of racing.
+_MIGRATION_LOCK_KEY = 260_600_001
+
+
+def _url() -> object:
+    return config.attributes.get("url") or Settings().sqlalchemy_url()
+
+
+def run_migrations_offline() -> None:
+    context.configure(url=str(_url()), target_metadata=target_metadata, literal_binds=True)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def _run(connection: Connection) -> None:
+    context.configure(connection=connection, target_metadata=target_metadata, compare_type=True)
+    with context.begin_transaction():
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY})
+        context.run_migrations()
+
+
+async def run_migrations_online() -> None:
+    engine = create_async_engine(_url(), poolclass=pool.NullPool)  # type: ignore[call-overload]
+    async with engine.connect() as connection:
+        await connection.run_sync(_run)
+    await engine.dispose()
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    asyncio.run(run_migrations_online())

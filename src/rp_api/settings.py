@@ -1,0 +1,103 @@
+"""Every knob of API RP, read from ``RP_*`` environment variables (pydantic-settings).
+
+The defaults are the safe production ones: no debug, no development token issuer, no embedded database.
+A configuration that is only acceptable on a developer's machine refuses to load unless ``RP_ENV`` says
+``dev`` or ``demo``.
+"""
+
+from __future__ import annotations
+
+import enum
+from pathlib import Path
+
+import platformdirs
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import URL, make_url
+
+
+class Environment(enum.StrEnum):
+    """Where the service runs; only ``dev`` and ``demo`` may relax production safeguards."""
+
+    PROD = "prod"
+    ACCEPTANCE = "acc"
+    TEST = "test"
+    DEV = "dev"
+    DEMO = "demo"
+
+    @property
+    def is_local(self) -> bool:
+        return self in (Environment.DEV, Environment.DEMO)
+
+
+class UnsafeConfigurationError(ValueError):
+    """A setting meant for a developer's machine was switched on outside ``dev`` or ``demo``."""
+
+
+def _default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir("rp-api", appauthor=False))
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RP_", env_file=None, extra="ignore", frozen=True)
+
+    env: Environment = Field(default=Environment.PROD, description="prod, acc, test, dev or demo.")
+    debug: bool = Field(default=False, description="Verbose logs of SQL and internals; dev/demo only.")
+    dev_token_issuer: bool = Field(
+        default=False, description="Trust tokens signed by the local development key; dev/demo only."
+    )
+
+    database_url: str | None = Field(
+        default=None,
+        description="PostgreSQL URL (postgresql://user:password@host:5432/db). Unset: embedded server "
+        "(dev and demo only).",
+    )
+    data_dir: Path = Field(
+        default_factory=_default_data_dir,
+        description="Where the embedded PostgreSQL and the development keys live; kept between runs.",
+    )
+    db_pool_size: int = Field(default=10, ge=1, le=200)
+    db_pool_max_overflow: int = Field(default=10, ge=0, le=200)
+    db_statement_timeout_ms: int = Field(default=10_000, ge=100, description="Per statement, in ms.")
+    db_connect_timeout_s: float = Field(default=5.0, gt=0)
+
+    host: str = Field(default="127.0.0.1", description="Address `rp-api serve` binds to.")
+    port: int = Field(default=8000, ge=1, le=65535)
+
+    max_body_bytes: int = Field(default=1_048_576, ge=1024, description="Largest request body accepted.")
+    http_timeout_s: float = Field(default=5.0, gt=0, description="Time bound of every outbound call.")
+    log_level: str = Field(default="INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_outside_dev(self) -> Settings:
+        if self.env.is_local:
+            return self
+        unsafe = [name for name, on in (("RP_DEBUG", self.debug), ("RP_DEV_TOKEN_ISSUER", self.dev_token_issuer)) if on]
+        if unsafe:
+            raise UnsafeConfigurationError(
+                f"{', '.join(unsafe)} may only be switched on when RP_ENV is dev or demo (it is {self.env})"
+            )
+        return self
+
+    @property
+    def uses_embedded_database(self) -> bool:
+        return self.database_url is None
+
+    @property
+    def pgdata_dir(self) -> Path:
+        return self.data_dir / "pgdata"
+
+    def sqlalchemy_url(self, embedded_url: str | None = None) -> URL:
+        """The asyncpg URL of the configured database, or of the embedded server when none is configured."""
+        raw = self.database_url or embedded_url
+        if raw is None:
+            raise RuntimeError("no database: set RP_DATABASE_URL, or start the embedded server first")
+        return as_asyncpg_url(raw)
+
+
+def as_asyncpg_url(raw: str) -> URL:
+    """Accept ``postgresql://`` (libpq style) or ``postgresql+asyncpg://`` and return the asyncpg form."""
+    url = make_url(raw)
+    if url.get_backend_name() != "postgresql":
+        raise ValueError("only PostgreSQL is supported")
+    return url.set(drivername="postgresql+asyncpg")

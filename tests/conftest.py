@@ -1,0 +1,105 @@
+"""Test harness: one real PostgreSQL per test session, every test isolated in a rolled-back transaction.
+
+The server is the embedded one (same wheel as ``rp-api demo``), in a temporary directory, unless
+``RP_TEST_DATABASE_URL`` points at another PostgreSQL. A fresh database is created and migrated once; each test
+gets a connection inside an outer transaction, and the application's sessions join it through savepoints, so
+the real unit-of-work code (commit on success, rollback on error) runs and nothing outlives the test.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import text
+from sqlalchemy.engine import URL
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker, create_async_engine
+
+from rp_api import embedded, migrate
+from rp_api.app import create_app
+from rp_api.settings import Environment, Settings, as_asyncpg_url
+
+
+@pytest.fixture(scope="session")
+def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[URL]:
+    """The PostgreSQL server of this test session (its maintenance database)."""
+    external = os.environ.get("RP_TEST_DATABASE_URL")
+    if external:
+        yield as_asyncpg_url(external)
+        return
+    server = embedded.start_embedded(tmp_path_factory.mktemp("pg") / "pgdata")
+    yield as_asyncpg_url(server.url)
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def database_url(server_url: URL) -> Iterator[URL]:
+    """A fresh database for this session, migrated to head, dropped at the end."""
+    import asyncio
+
+    name = f"rp_test_{uuid.uuid4().hex[:8]}"
+
+    async def admin(statement: str) -> None:
+        engine = create_async_engine(server_url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+        async with engine.connect() as connection:
+            await connection.execute(text(statement))
+        await engine.dispose()
+
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    url = server_url.set(database=name)
+    migrate.upgrade(url)
+    yield url
+    asyncio.run(admin(f'DROP DATABASE "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: URL, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return Settings(
+        env=Environment.TEST,
+        database_url=database_url.render_as_string(hide_password=False),
+        data_dir=tmp_path_factory.mktemp("data"),
+    )
+
+
+@pytest.fixture(scope="session")
+async def engine(database_url: URL) -> AsyncIterator[AsyncEngine]:
+    engine = create_async_engine(database_url)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """The test's connection; everything done on it (and by the app) is rolled back afterwards."""
+    async with engine.connect() as connection:
+        transaction = await connection.begin()
+        yield connection
+        if transaction.is_active:
+            await transaction.rollback()
+
+
+@pytest.fixture
+def app(settings: Settings) -> FastAPI:
+    return create_app(settings)
+
+
+@pytest.fixture
+async def client(app: FastAPI, connection: AsyncConnection) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client on the app, whose sessions run inside the test's transaction."""
+    async with app.router.lifespan_context(app):
+        app.state.sessionmaker = async_sessionmaker(
+            bind=connection, expire_on_commit=False, autoflush=False, join_transaction_mode="create_savepoint"
+        )
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://rp.test") as client:
+            yield client
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return Path(__file__).resolve().parents[1]

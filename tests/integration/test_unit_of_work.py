@@ -1,0 +1,59 @@
+"""One session per request: committed when the endpoint returns, rolled back when anything raises."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from rp_api.db import DbSession
+from rp_api.problems import ResourceNotFound
+from rp_api.routers import api_router
+
+router = api_router(prefix="/rp/v1/uow")
+
+
+@router.post("/{note}", status_code=201)
+async def write(note: str, session: DbSession) -> dict[str, str]:
+    await session.execute(text("INSERT INTO uow_probe (note) VALUES (:note)"), {"note": note})
+    await session.flush()
+    if note.startswith("problem"):
+        raise ResourceNotFound()
+    if note.startswith("crash"):
+        raise RuntimeError("after the write")
+    return {"note": note}
+
+
+@router.get("/same-session")
+async def same_session(first: DbSession, second: DbSession) -> dict[str, bool]:
+    return {"same": first is second}
+
+
+@pytest.fixture
+async def uow_client(app: FastAPI, client: httpx.AsyncClient, connection: AsyncConnection) -> httpx.AsyncClient:
+    await connection.execute(text("CREATE TABLE uow_probe (note text NOT NULL)"))
+    app.include_router(router)
+    return client
+
+
+async def notes(connection: AsyncConnection) -> list[str]:
+    return list((await connection.scalars(text("SELECT note FROM uow_probe ORDER BY note"))).all())
+
+
+async def test_success_is_committed(uow_client: httpx.AsyncClient, connection: AsyncConnection) -> None:
+    assert (await uow_client.post("/rp/v1/uow/kept")).status_code == 201
+    assert await notes(connection) == ["kept"]
+
+
+@pytest.mark.parametrize(("note", "status"), [("problem-1", 404), ("crash-1", 500)])
+async def test_error_rolls_back(
+    uow_client: httpx.AsyncClient, connection: AsyncConnection, note: str, status: int
+) -> None:
+    assert (await uow_client.post(f"/rp/v1/uow/{note}")).status_code == status
+    assert await notes(connection) == []
+
+
+async def test_one_session_per_request(uow_client: httpx.AsyncClient) -> None:
+    assert (await uow_client.get("/rp/v1/uow/same-session")).json() == {"same": True}

@@ -1,0 +1,67 @@
+"""Settings: safe production defaults, and unsafe switches refused outside dev and demo."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from rp_api.settings import Environment, Settings, as_asyncpg_url
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    for name in list(os.environ):
+        if name.startswith("RP_"):
+            monkeypatch.delenv(name)
+
+
+def test_defaults_are_the_production_ones() -> None:
+    settings = Settings()
+    assert settings.env is Environment.PROD
+    assert settings.debug is False
+    assert settings.dev_token_issuer is False
+    assert settings.database_url is None
+    assert settings.host == "127.0.0.1"
+
+
+@pytest.mark.parametrize("switch", ["RP_DEBUG", "RP_DEV_TOKEN_ISSUER"])
+@pytest.mark.parametrize("env", ["prod", "acc", "test"])
+def test_unsafe_switch_refused_outside_dev(monkeypatch: pytest.MonkeyPatch, switch: str, env: str) -> None:
+    monkeypatch.setenv("RP_ENV", env)
+    monkeypatch.setenv(switch, "true")
+    with pytest.raises(ValidationError, match=switch):
+        Settings()
+
+
+@pytest.mark.parametrize("env", ["dev", "demo"])
+def test_unsafe_switch_allowed_in_dev_and_demo(monkeypatch: pytest.MonkeyPatch, env: str) -> None:
+    monkeypatch.setenv("RP_ENV", env)
+    monkeypatch.setenv("RP_DEBUG", "1")
+    monkeypatch.setenv("RP_DEV_TOKEN_ISSUER", "1")
+    settings = Settings()
+    assert settings.debug
+    assert settings.dev_token_issuer
+
+
+def test_everything_comes_from_rp_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RP_DATABASE_URL", "postgresql://rp:secret@db.example:5432/rp")
+    monkeypatch.setenv("RP_PORT", "9001")
+    monkeypatch.setenv("RP_MAX_BODY_BYTES", "4096")
+    settings = Settings()
+    assert settings.port == 9001
+    assert settings.max_body_bytes == 4096
+    url = settings.sqlalchemy_url()
+    assert url.drivername == "postgresql+asyncpg"
+    assert (url.host, url.port, url.database, url.password) == ("db.example", 5432, "rp", "secret")
+
+
+def test_only_postgresql_is_accepted() -> None:
+    with pytest.raises(ValueError, match="PostgreSQL"):
+        as_asyncpg_url("sqlite:///rp.db")
+
+
+def test_no_database_without_url_or_embedded_server() -> None:
+    with pytest.raises(RuntimeError, match="RP_DATABASE_URL"):
+        Settings().sqlalchemy_url()
