@@ -100,6 +100,14 @@ async def client(app: FastAPI, connection: AsyncConnection) -> AsyncIterator[htt
             yield client
 
 
+@pytest.fixture
+def clean_rp_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No ``RP_*`` variable of the machine leaks into a test about configuration."""
+    for name in list(os.environ):
+        if name.startswith("RP_"):
+            monkeypatch.delenv(name)
+
+
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return Path(__file__).resolve().parents[1]

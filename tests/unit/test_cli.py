@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 import yaml
 from typer.testing import CliRunner
@@ -13,11 +11,7 @@ from rp_api.cli import app
 runner = CliRunner()
 
 
-@pytest.fixture(autouse=True)
-def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in list(os.environ):
-        if name.startswith("RP_"):
-            monkeypatch.delenv(name)
+pytestmark = pytest.mark.usefixtures("clean_rp_environment")
 
 
 def test_serve_in_production_needs_a_database_url() -> None:

@@ -7,14 +7,7 @@ from pydantic import ValidationError
 
 from rp_api.settings import Environment, Settings, as_asyncpg_url
 
-
-@pytest.fixture(autouse=True)
-def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    import os
-
-    for name in list(os.environ):
-        if name.startswith("RP_"):
-            monkeypatch.delenv(name)
+pytestmark = pytest.mark.usefixtures("clean_rp_environment")
 
 
 def test_defaults_are_the_production_ones() -> None:
