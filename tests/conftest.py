@@ -22,7 +22,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionma
 
 from rp_api import embedded, migrate
 from rp_api.app import create_app
+from rp_api.authz.principal import IssuerName
 from rp_api.settings import Environment, Settings, as_asyncpg_url
+from tests.token_factory import TokenFactory
 
 
 @pytest.fixture(scope="session")
@@ -58,11 +60,22 @@ def database_url(server_url: URL) -> Iterator[URL]:
 
 
 @pytest.fixture(scope="session")
-def settings(database_url: URL, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+def tokens() -> TokenFactory:
+    """The test identity providers (one key pair each for RSA and EC) and their tokens."""
+    return TokenFactory()
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: URL, tmp_path_factory: pytest.TempPathFactory, tokens: TokenFactory) -> Settings:
+    data_dir = tmp_path_factory.mktemp("data")
+    jwks_file = tokens.write_jwks(data_dir / "jwks.json")
     return Settings(
         env=Environment.TEST,
         database_url=database_url.render_as_string(hide_password=False),
-        data_dir=tmp_path_factory.mktemp("data"),
+        data_dir=data_dir,
+        uman_ehealth=tokens.issuer_settings(IssuerName.UMAN_EHEALTH, jwks_file),
+        uman_bcss=tokens.issuer_settings(IssuerName.UMAN_BCSS, jwks_file),
+        inami_internal=tokens.issuer_settings(IssuerName.INAMI_INTERNAL, jwks_file),
     )
 
 

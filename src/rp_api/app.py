@@ -10,10 +10,11 @@ import httpx
 from fastapi import FastAPI
 
 from rp_api import __version__, docs, handlers, openapi
+from rp_api.authz.guard import build_verifier
 from rp_api.db import create_engine, create_sessionmaker
 from rp_api.limits import BodyLimitMiddleware
 from rp_api.logs import configure_logging
-from rp_api.routers import health
+from rp_api.routers import authenticated_root, health, me
 from rp_api.settings import Settings
 from rp_api.tracing import RequestContextMiddleware
 
@@ -37,6 +38,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.sessionmaker = create_sessionmaker(engine)
         async with httpx.AsyncClient(timeout=settings.http_timeout_s, follow_redirects=False) as http:
             app.state.http = http
+            app.state.token_verifier = build_verifier(settings, http)
             try:
                 yield
             finally:
@@ -56,6 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     handlers.install(app)
     app.include_router(health.router)
+    app.include_router(authenticated_root(me.router))
     docs.install(app, openapi_url="/openapi.json")
     openapi.install(app)
     # Added last = outermost: the trace id wraps everything, including the body limit's 413.

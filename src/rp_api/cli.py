@@ -74,12 +74,20 @@ def demo(
     data_dir: Annotated[Path | None, typer.Option(help="Where the demo keeps its database.")] = None,
 ) -> None:
     """Start the embedded PostgreSQL, apply the migrations and serve on 127.0.0.1:8000 (RP_ENV=demo)."""
-    overrides: dict[str, object] = {"env": Environment.DEMO}
+    overrides: dict[str, object] = {"env": Environment.DEMO, "dev_token_issuer": True}
     if data_dir is not None:
         overrides["data_dir"] = data_dir
     settings = _with_database(_settings(**overrides))
     migrate.upgrade(settings.sqlalchemy_url())
+    from rp_api.authz.organisations import OrganisationRegistry
+    from rp_api.demo import DEMO_TOKEN_LIFETIME_S, write_demo_tokens
+
+    tokens = write_demo_tokens(settings.data_dir, OrganisationRegistry.load(settings.organisations_file))
+    typer.echo(tokens.read_text(encoding="utf-8"))
     typer.echo(
+        f"rp-api demo: development tokens above (valid {DEMO_TOKEN_LIFETIME_S // 3600} h), also in {tokens}:\n"
+        f"  source {tokens}\n"
+        f'  curl -s -H "Authorization: Bearer $TOKEN_VDAB_ADVISOR" http://{settings.host}:{settings.port}/rp/v1/me\n'
         f"rp-api demo: http://{settings.host}:{settings.port}/docs  (health: /health, API under /rp/v1)",
         err=True,
     )
@@ -113,6 +121,42 @@ def openapi_command(
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(text, encoding="utf-8")
         typer.echo(f"rp-api: wrote {output}", err=True)
+
+
+@app.command()
+def token(
+    org: Annotated[str, typer.Option("--org", help="Organisation: name, alias (VDAB, CM, Idewe…) or number.")],
+    role: Annotated[list[str], typer.Option("--role", help="A role of that organisation type (repeatable).")],
+    ssin: Annotated[str | None, typer.Option(help="The user's SSIN (default: an invented one).")] = None,
+    lifetime: Annotated[int, typer.Option(help="Seconds until the token expires.", min=60, max=86_400)] = 3600,
+) -> None:
+    """Print a token of the development issuer (trusted only when RP_ENV is dev or demo)."""
+    from rp_api.authz.dev_issuer import DevIssuer
+    from rp_api.authz.organisations import OrganisationRegistry
+    from rp_api.demo import demo_user_ssin
+    from rp_api.domain.actors import ROLES_BY_TYPE, Role
+    from rp_api.identifiers import InvalidIdentifierError, normalise_ssin
+
+    settings = _settings()
+    organisation = OrganisationRegistry.load(settings.organisations_file).find(org)
+    if organisation is None:
+        typer.echo(f"rp-api: unknown organisation {org!r}", err=True)
+        raise typer.Exit(code=2)
+    allowed = ROLES_BY_TYPE[organisation.type]
+    try:
+        roles = [Role(name) for name in role]
+    except ValueError:
+        roles = []
+    if not roles or not set(roles) <= allowed:
+        typer.echo(f"rp-api: roles of a {organisation.type}: {', '.join(sorted(allowed))}", err=True)
+        raise typer.Exit(code=2)
+    try:
+        user_ssin = normalise_ssin(ssin) if ssin else demo_user_ssin(organisation, roles[0])
+    except InvalidIdentifierError as exc:
+        typer.echo(f"rp-api: {exc}", err=True)
+        raise typer.Exit(code=2) from None
+    issuer = DevIssuer.in_data_dir(settings.data_dir)
+    typer.echo(issuer.mint(organisation, roles, user_ssin=user_ssin, lifetime_s=lifetime))
 
 
 @db_app.command("start")

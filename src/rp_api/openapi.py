@@ -39,6 +39,10 @@ def build(app: FastAPI) -> dict[str, Any]:
     schemas = document.get("components", {}).get("schemas", {})
     for name in _FASTAPI_VALIDATION_SCHEMAS:
         schemas.pop(name, None)
+    for schema in schemas.values():
+        # A named enumeration (OrganisationType, Role...) is exemplified by its own values.
+        if "enum" in schema and "examples" not in schema:
+            schema["examples"] = list(schema["enum"])
     return document
 
 

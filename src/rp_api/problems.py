@@ -171,3 +171,44 @@ def render(problem: Problem, trace_id: str | None) -> JSONResponse:
         headers=problem.headers,
         media_type=PROBLEM_MEDIA_TYPE,
     )
+
+
+_BEARER = {"WWW-Authenticate": "Bearer"}
+_BEARER_INVALID = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
+
+
+class NoAccessToken(Problem):
+    type = "urn:problem-type:belgif:noAccessToken"
+    title = "No Access Token"
+    status = 401
+    default_detail = "No Bearer access token found in Authorization HTTP header"
+
+    def __init__(self) -> None:
+        super().__init__(headers=_BEARER)
+
+
+class InvalidAccessToken(Problem):
+    type = "urn:problem-type:belgif:invalidAccessToken"
+    title = "Invalid Access Token"
+    status = 401
+    default_detail = "The Bearer access token found in the Authorization HTTP header is invalid"
+
+    def __init__(self) -> None:
+        super().__init__(headers=_BEARER_INVALID)
+
+
+class ExpiredAccessToken(Problem):
+    type = "urn:problem-type:belgif:expiredAccessToken"
+    title = "Expired Access Token"
+    status = 401
+    default_detail = "The Bearer access token found in the Authorization HTTP header has expired"
+
+    def __init__(self) -> None:
+        super().__init__(headers=_BEARER_INVALID)
+
+
+class MissingPermission(Problem):
+    type = "urn:problem-type:belgif:missingPermission"
+    title = "Missing Permission"
+    status = 403
+    default_detail = "Permission missing to execute the operation"

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import enum
 from pathlib import Path
+from typing import Literal
 
 import platformdirs
-from pydantic import Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
 
@@ -34,12 +35,42 @@ class UnsafeConfigurationError(ValueError):
     """A setting meant for a developer's machine was switched on outside ``dev`` or ``demo``."""
 
 
+SigningAlgorithm = Literal["RS256", "PS256", "ES256"]
+"""The only signature algorithms ever accepted: never ``none``, never an HMAC algorithm."""
+
+
+class IssuerSettings(BaseModel):
+    """One identity provider whose Bearer tokens API RP trusts. Without ``issuer`` it is switched off."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    issuer: str | None = Field(default=None, description="Expected `iss` claim (the provider's issuer URI).")
+    audience: str = Field(default="rp-api", description="Expected `aud` claim.")
+    jwks_url: str | None = Field(default=None, description="Where the provider publishes its keys (JWKS).")
+    jwks_file: Path | None = Field(default=None, description="A local JWKS file, instead of the URL.")
+    algorithms: tuple[SigningAlgorithm, ...] = Field(default=("RS256", "PS256", "ES256"), min_length=1)
+    leeway_s: int = Field(default=30, ge=0, le=300, description="Clock skew tolerated on exp, nbf and iat.")
+    roles_claim: str = Field(default="roles", description="Claim that lists the user's roles.")
+
+    @model_validator(mode="after")
+    def _keys_are_reachable(self) -> IssuerSettings:
+        if self.issuer and not (self.jwks_url or self.jwks_file):
+            raise ValueError("an issuer needs jwks_url or jwks_file")
+        return self
+
+    @property
+    def enabled(self) -> bool:
+        return self.issuer is not None
+
+
 def _default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("rp-api", appauthor=False))
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="RP_", env_file=None, extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(
+        env_prefix="RP_", env_nested_delimiter="__", env_file=None, extra="ignore", frozen=True
+    )
 
     env: Environment = Field(default=Environment.PROD, description="prod, acc, test, dev or demo.")
     debug: bool = Field(default=False, description="Verbose logs of SQL and internals; dev/demo only.")
@@ -67,6 +98,21 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1_048_576, ge=1024, description="Largest request body accepted.")
     http_timeout_s: float = Field(default=5.0, gt=0, description="Time bound of every outbound call.")
     log_level: str = Field(default="INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
+
+    uman_ehealth: IssuerSettings = Field(
+        default_factory=IssuerSettings, description="UMAN eHealth: insurers and prevention services."
+    )
+    uman_bcss: IssuerSettings = Field(
+        default_factory=IssuerSettings, description="UMAN BCSS: VDAB, Forem, Actiris, ADG."
+    )
+    inami_internal: IssuerSettings = Field(default_factory=IssuerSettings, description="INAMI's own provider.")
+    jwks_refresh_interval_s: float = Field(
+        default=60.0, ge=1, description="Least time between two key fetches caused by an unknown `kid`."
+    )
+    token_cache_size: int = Field(default=10_000, ge=0, description="Verified tokens remembered until exp.")
+    organisations_file: Path | None = Field(
+        default=None, description="Organisation registry (JSON); unset: the one shipped in the package."
+    )
 
     @model_validator(mode="after")
     def _refuse_unsafe_outside_dev(self) -> Settings:

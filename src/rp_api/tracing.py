@@ -87,14 +87,17 @@ class RequestContextMiddleware:
 
 
 def _route_template(scope: Scope) -> str:
-    """The matched route's template (``/rp/v1/dossiers/{dossierId}``), or the raw path when none matched.
+    """The path with each path parameter replaced by its name (``/rp/v1/dossiers/{dossierId}``).
 
     Templates keep identifiers out of the logs; the raw path never holds an SSIN (Belgif rule) and the query
     string is never logged.
     """
-    route: Any = scope.get("route")
-    template = getattr(route, "path_format", None) or getattr(route, "path", None)
-    return str(template) if template else str(scope.get("path", ""))
+    path = str(scope.get("path", ""))
+    params: dict[str, Any] = scope.get("path_params") or {}
+    if not params:
+        return path
+    names = {str(value): name for name, value in params.items()}
+    return "/".join(f"{{{names[segment]}}}" if segment in names else segment for segment in path.split("/"))
 
 
 def _traceback_only(exc: BaseException) -> tuple[type[BaseException], BaseException, Any]:

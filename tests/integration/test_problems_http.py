@@ -39,6 +39,11 @@ async def boom() -> None:
     raise RuntimeError(SECRET)
 
 
+@probe_router.get("/items/{item_id}")
+async def item(item_id: str) -> dict[str, str]:
+    return {"id": item_id}
+
+
 @pytest.fixture
 async def probe_client(app: FastAPI, client: httpx.AsyncClient) -> httpx.AsyncClient:
     app.include_router(probe_router)
@@ -173,3 +178,13 @@ async def test_trace_id_is_bound_into_the_request_log(
     assert line["trace_id"] == response.headers["BelGov-Trace-Id"]
     assert line["status"] == 404
     assert "85073003328" not in repr(line)
+
+
+async def test_access_log_gives_the_route_template(
+    probe_client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="rp_api.access"):
+        response = await probe_client.get("/rp/v1/probe/items/opaque-id-77")
+    assert response.status_code == 200
+    lines = [r.msg for r in caplog.records if isinstance(r.msg, dict) and r.msg.get("event") == "request"]
+    assert lines[-1]["path"] == "/rp/v1/probe/items/{item_id}"

@@ -7,6 +7,8 @@ import re
 import subprocess
 from pathlib import Path
 
+from pydantic import BaseModel
+
 from rp_api.settings import Settings
 
 
@@ -45,5 +47,13 @@ def test_ci_runs_the_readme_test_command(repo_root: Path) -> None:
 
 def test_configuration_table_names_every_setting(repo_root: Path) -> None:
     readme = (repo_root / "README.md").read_text(encoding="utf-8")
-    missing = [f"RP_{name.upper()}" for name in Settings.model_fields if f"`RP_{name.upper()}`" not in readme]
-    assert not missing, f"README configuration table misses {missing}"
+    expected: list[str] = []
+    for name, field in Settings.model_fields.items():
+        variable = f"RP_{name.upper()}"
+        if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel):
+            expected.append(f"`{variable}__*`")
+            expected.extend(f"`…__{sub.upper()}`" for sub in field.annotation.model_fields)
+        else:
+            expected.append(f"`{variable}`")
+    missing = [entry for entry in expected if entry not in readme]
+    assert not missing, f"README configuration tables miss {missing}"

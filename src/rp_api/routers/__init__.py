@@ -24,6 +24,29 @@ COMMON_PROBLEMS: dict[int | str, dict[str, Any]] = {
 }
 
 
+AUTHENTICATION_PROBLEMS: dict[int | str, dict[str, Any]] = {
+    401: problem_response("No access token (`noAccessToken`), or an invalid or expired one."),
+    403: problem_response("The token's organisation or role may not use API RP (`missingPermission`)."),
+}
+
+
 def api_router(**kwargs: Any) -> APIRouter:
     responses = {**COMMON_PROBLEMS, **kwargs.pop("responses", {})}
     return APIRouter(route_class=JsonApiRoute, responses=responses, **kwargs)
+
+
+def authenticated_root(*routers: APIRouter) -> APIRouter:
+    """``/rp/v1``: every router mounted here requires a principal, whether or not its endpoints ask for one."""
+    from fastapi import Depends
+
+    from rp_api.authz.guard import authenticate
+
+    root = APIRouter(
+        prefix=API_PREFIX,
+        route_class=JsonApiRoute,
+        dependencies=[Depends(authenticate)],
+        responses=AUTHENTICATION_PROBLEMS,
+    )
+    for router in routers:
+        root.include_router(router)
+    return root

@@ -1,0 +1,133 @@
+"""Token verification cost against a bare RS256 signature check (``cryptography``) in the same run.
+
+    .venv/bin/python bench/token_verification.py [--rounds 7] [--batch 2000]
+
+Four measures, each the median over rounds of the mean time of one batch:
+- raw: ``RSAPublicKey.verify`` of the token's signature (the floor; about 40 µs on a 2-core machine);
+- naive: ``jose.jwt.decode`` with the JWK as a dict (parses the key on every call), for reference;
+- first sight: API RP's verifier with its token cache off, i.e. a token never seen before (keys already parsed);
+- reuse: API RP's verifier on a token it has already verified.
+Targets: first sight ≤ 1.5 × raw, reuse ≤ 0.1 × raw.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import json
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import httpx
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
+from jose import jwt
+
+from rp_api.authz.dev_issuer import DEV_AUDIENCE, DEV_ISSUER, DevIssuer
+from rp_api.authz.guard import build_verifier
+from rp_api.authz.organisations import OrganisationRegistry
+from rp_api.domain.actors import Role
+from rp_api.identifiers import make_ssin
+from rp_api.settings import Environment, Settings
+
+TARGETS = {"first sight": 1.5, "reuse": 0.1}
+
+
+def per_call(run_batch: Callable[[], None], batch: int, rounds: int) -> float:
+    run_batch()  # warm-up
+    samples = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        run_batch()
+        samples.append((time.perf_counter() - started) / batch)
+    return statistics.median(samples)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--batch", type=int, default=2000)
+    parser.add_argument("--output", type=Path, default=Path(__file__).parent / "results" / "token_verification.json")
+    args = parser.parse_args()
+
+    data_dir = Path(tempfile.mkdtemp(prefix="rp-bench-"))
+    issuer = DevIssuer.in_data_dir(data_dir)
+    registry = OrganisationRegistry.load()
+    vdab = registry.find("VDAB")
+    assert vdab is not None
+    token = issuer.mint(vdab, [Role.REFERENCE_ADVISOR], user_ssin=make_ssin(__import__("datetime").date(1980, 1, 1), 1))
+    header, payload, signature = token.split(".")
+    signing_input = f"{header}.{payload}".encode()
+    raw_signature = base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4))
+    public_key = issuer._private_key().public_key()
+    jwk_dict = issuer.public_jwk()
+
+    loop = asyncio.new_event_loop()
+    http = httpx.AsyncClient()
+
+    def settings(cache: int) -> Settings:
+        return Settings(env=Environment.DEV, dev_token_issuer=True, data_dir=data_dir, token_cache_size=cache)
+
+    fresh = build_verifier(settings(0), http)
+    cached = build_verifier(settings(10_000), http)
+
+    def batch_of(verify: Callable[[str], Awaitable[object]]) -> Callable[[], None]:
+        async def run() -> None:
+            for _ in range(args.batch):
+                await verify(token)
+
+        return lambda: loop.run_until_complete(run())
+
+    def raw() -> None:
+        for _ in range(args.batch):
+            public_key.verify(raw_signature, signing_input, padding.PKCS1v15(), hashes.SHA256())
+
+    def naive() -> None:
+        for _ in range(args.batch):
+            jwt.decode(token, jwk_dict, algorithms=["RS256"], audience=DEV_AUDIENCE, issuer=DEV_ISSUER)
+
+    results = {
+        "raw": per_call(raw, args.batch, args.rounds),
+        "naive": per_call(naive, args.batch, args.rounds),
+        "first sight": per_call(batch_of(fresh.verify), args.batch, args.rounds),
+        "reuse": per_call(batch_of(cached.verify), args.batch, args.rounds),
+    }
+    loop.run_until_complete(http.aclose())
+    loop.close()
+
+    baseline = results["raw"]
+    print(f"machine: {platform.machine()}, {platform.python_implementation()} {platform.python_version()}")
+    print(f"{'measure':<12} {'µs/call':>9} {'× raw':>7}  target")
+    failed = []
+    for name, seconds in results.items():
+        ratio = seconds / baseline
+        target = TARGETS.get(name)
+        verdict = "" if target is None else (f"≤ {target}  ok" if ratio <= target else f"≤ {target}  MISSED")
+        if target is not None and ratio > target:
+            failed.append(name)
+        print(f"{name:<12} {seconds * 1e6:>9.2f} {ratio:>7.3f}  {verdict}")
+
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(
+        json.dumps(
+            {
+                "machine": platform.machine(),
+                "python": platform.python_version(),
+                "microseconds": {name: round(value * 1e6, 3) for name, value in results.items()},
+                "ratios": {name: round(value / baseline, 4) for name, value in results.items()},
+                "targets": TARGETS,
+            },
+            indent=2,
+        )
+    )
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,278 @@
+"""Bearer token verification: UMAN eHealth, UMAN BCSS, INAMI's internal provider (and the dev issuer in dev).
+
+The order of the checks matters: the token's shape, its issuer, the algorithm that issuer may use, the key, the
+signature (python-jose, cryptography backend), and only then the registered claims (``exp``, ``nbf``, ``iat``,
+``aud``, ``sub``), so that "expired" is never said of a forged token. The claims then become a
+:class:`Principal` through the organisation registry.
+
+Speed: keys are parsed once (:mod:`rp_api.authz.jwks`), the registered claims are checked by a small pure
+function instead of ``jose.jwt.decode`` (which parses the token twice and costs about 3x a bare RS256 check), and
+a token already verified is remembered by its SHA-256 until its ``exp``, in a bounded cache.
+"""
+
+from __future__ import annotations
+
+import binascii
+import hashlib
+import re
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+import structlog
+
+from rp_api.authz.jwks import KeySet
+from rp_api.authz.organisations import OrganisationRegistry
+from rp_api.authz.principal import ORGANISATION_TYPES_BY_ISSUER, IssuerName, Principal
+from rp_api.domain.actors import Role, roles_allowed
+from rp_api.identifiers import InvalidIdentifierError, normalise_enterprise_number, normalise_ssin
+from rp_api.problems import ExpiredAccessToken, InvalidAccessToken, MissingPermission
+from rp_api.settings import IssuerSettings
+
+log = structlog.get_logger(__name__)
+
+KBO_CLAIM = "urn:be:fgov:kbo-bce:organization:cbe-number"
+EHEALTH_CBE_CLAIM = "urn:be:fgov:ehealth:1.0:certificateholder:enterprise:cbe-number"
+_COMPACT_JWS = re.compile(r"^([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)$")
+_URL_TO_STANDARD = bytes.maketrans(b"-_", b"+/")
+
+
+@dataclass(frozen=True)
+class TrustedIssuer:
+    name: IssuerName
+    config: IssuerSettings
+    keys: KeySet
+
+    @property
+    def uri(self) -> str:
+        assert self.config.issuer is not None
+        return self.config.issuer
+
+
+class _Rejected(Exception):  # noqa: N818 - internal signal, turned into a problem at the boundary
+    def __init__(self, reason: str, problem: type[InvalidAccessToken | ExpiredAccessToken | MissingPermission]):
+        super().__init__(reason)
+        self.reason = reason
+        self.problem = problem
+
+
+def _invalid(reason: str) -> _Rejected:
+    return _Rejected(reason, InvalidAccessToken)
+
+
+def _forbidden(reason: str) -> _Rejected:
+    return _Rejected(reason, MissingPermission)
+
+
+_ALPHABET_INDEX = {c: i for i, c in enumerate("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")}
+# Bits of the last character that carry no data, by segment length modulo 4 (1 is never valid base64).
+_UNUSED_BITS_MASK = {0: 0, 2: 0b1111, 3: 0b11}
+
+
+def _decode_segment(segment: str) -> bytes:
+    """Strict base64url (the alphabet was checked on the whole token): only the canonical encoding is accepted.
+
+    A non-canonical encoding (unused low bits of the last character set) decodes to the same bytes; accepting it
+    would let anyone change a signature's text without invalidating it.
+    """
+    mask = _UNUSED_BITS_MASK.get(len(segment) % 4)
+    if mask is None:
+        raise _invalid("segment_length")
+    if _ALPHABET_INDEX[segment[-1]] & mask:
+        raise _invalid("segment_not_canonical")
+    padded = (segment + "=" * (-len(segment) % 4)).encode("ascii").translate(_URL_TO_STANDARD)
+    try:
+        return binascii.a2b_base64(padded, strict_mode=True)
+    except (binascii.Error, ValueError):
+        raise _invalid("segment_encoding") from None
+
+
+def _json_object(raw: bytes, what: str) -> dict[str, Any]:
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise _invalid(f"{what}_not_json") from None
+    if not isinstance(value, dict):
+        raise _invalid(f"{what}_not_object")
+    return value
+
+
+def _int_claim(claims: dict[str, Any], name: str, *, required: bool) -> int | None:
+    value = claims.get(name)
+    if value is None:
+        if required:
+            raise _invalid(f"{name}_missing")
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _invalid(f"{name}_not_numeric")
+    return int(value)
+
+
+def check_registered_claims(claims: dict[str, Any], *, audience: str, now: float, leeway: int) -> int:
+    """``exp`` (required, not past), ``nbf`` (not future), ``iat`` (required, not future), ``aud``, ``sub``.
+
+    Returns ``exp``. Pure: the clock is an argument.
+    """
+    exp = _int_claim(claims, "exp", required=True)
+    assert exp is not None
+    iat = _int_claim(claims, "iat", required=True)
+    assert iat is not None
+    nbf = _int_claim(claims, "nbf", required=False)
+    aud = claims.get("aud")
+    audiences = [aud] if isinstance(aud, str) else aud if isinstance(aud, list) else []
+    if audience not in audiences:
+        raise _invalid("aud")
+    sub = claims.get("sub")
+    if not isinstance(sub, str) or not sub:
+        raise _invalid("sub_missing")
+    if iat > now + leeway:
+        raise _invalid("iat_future")
+    if nbf is not None and nbf > now + leeway:
+        raise _invalid("nbf_future")
+    if exp <= now - leeway:
+        raise _Rejected("expired", ExpiredAccessToken)
+    return exp
+
+
+def principal_from_claims(
+    claims: dict[str, Any], issuer: TrustedIssuer, registry: OrganisationRegistry, *, exp: int
+) -> Principal:
+    """Who the verified token speaks for: organisation (from the registry), user, roles."""
+    try:
+        user_ssin = normalise_ssin(str(claims["sub"]))
+    except InvalidIdentifierError:
+        raise _invalid("sub_not_ssin") from None
+    raw_number = claims.get(KBO_CLAIM)
+    if raw_number is None and issuer.name in (IssuerName.UMAN_EHEALTH, IssuerName.DEV):
+        raw_number = claims.get(EHEALTH_CBE_CLAIM)
+    if not isinstance(raw_number, str | int) or isinstance(raw_number, bool):
+        raise _invalid("enterprise_number_missing")
+    try:
+        enterprise_number = normalise_enterprise_number(str(raw_number))
+    except InvalidIdentifierError:
+        raise _invalid("enterprise_number_invalid") from None
+
+    organisation = registry.by_enterprise_number(enterprise_number)
+    if organisation is None:
+        raise _forbidden("organisation_unknown")
+    if organisation.type not in ORGANISATION_TYPES_BY_ISSUER[issuer.name]:
+        raise _forbidden("organisation_type_not_of_issuer")
+    roles = _roles(claims.get(issuer.config.roles_claim))
+    if roles is None or not roles_allowed(organisation.type, roles):
+        raise _forbidden("role_not_allowed")
+
+    token_id = claims.get("jti")
+    return Principal(
+        organisation_type=organisation.type,
+        enterprise_number=enterprise_number,
+        organisation_name=organisation.name,
+        oa_number=organisation.oa_number,
+        user_ssin=user_ssin,
+        roles=roles,
+        issuer=issuer.name,
+        token_id=token_id if isinstance(token_id, str) and token_id else "",
+        expires_at=datetime.fromtimestamp(exp, UTC),
+    )
+
+
+def _roles(value: Any) -> frozenset[Role] | None:
+    """Roles as a JSON list or a space-separated string; None when a name is not a role of API RP."""
+    names = value.split() if isinstance(value, str) else value if isinstance(value, list) else None
+    if names is None:
+        return None
+    try:
+        return frozenset(Role(name) for name in names)
+    except ValueError:
+        return None
+
+
+class _VerifiedCache:
+    """Principals of verified tokens, by the token's SHA-256, until ``exp``; the oldest entry leaves first."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._entries: dict[bytes, tuple[int, Principal]] = {}
+
+    def get(self, digest: bytes, now: float) -> Principal | None:
+        entry = self._entries.get(digest)
+        if entry is None:
+            return None
+        if entry[0] <= now:
+            del self._entries[digest]
+            return None
+        return entry[1]
+
+    def put(self, digest: bytes, exp: int, principal: Principal) -> None:
+        if self.size == 0:
+            return
+        if len(self._entries) >= self.size:
+            del self._entries[next(iter(self._entries))]
+        self._entries[digest] = (exp, principal)
+
+
+class TokenVerifier:
+    def __init__(
+        self,
+        issuers: Iterable[TrustedIssuer],
+        registry: OrganisationRegistry,
+        *,
+        cache_size: int = 10_000,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.issuers = {issuer.uri: issuer for issuer in issuers}
+        self.registry = registry
+        self.clock = clock
+        self._cache = _VerifiedCache(cache_size)
+
+    async def verify(self, token: str) -> Principal:
+        """The principal of a valid token; otherwise raises the matching Belgif problem (401 or 403)."""
+        now = self.clock()
+        digest = hashlib.sha256(token.encode("utf-8", "surrogateescape")).digest()
+        cached = self._cache.get(digest, now)
+        if cached is not None:
+            return cached
+        try:
+            exp, principal = await self._verify(token, now)
+        except _Rejected as rejected:
+            log.info("token_rejected", reason=rejected.reason)
+            raise rejected.problem() from None
+        self._cache.put(digest, exp, principal)
+        return principal
+
+    async def _verify(self, token: str, now: float) -> tuple[int, Principal]:
+        match = _COMPACT_JWS.match(token)
+        if match is None:
+            raise _invalid("not_compact_jws")
+        header_segment, payload_segment, signature_segment = match.groups()
+        header = _json_object(_decode_segment(header_segment), "header")
+        claims = _json_object(_decode_segment(payload_segment), "payload")
+        signature = _decode_segment(signature_segment)
+
+        if "crit" in header:
+            raise _invalid("critical_header")
+        algorithm = header.get("alg")
+        iss = claims.get("iss")
+        issuer = self.issuers.get(iss) if isinstance(iss, str) else None
+        if issuer is None:
+            raise _invalid("issuer_unknown")
+        if algorithm not in issuer.config.algorithms:
+            raise _invalid("algorithm_not_allowed")
+        kid = header.get("kid")
+        if kid is not None and not isinstance(kid, str):
+            raise _invalid("kid_not_string")
+        key = await issuer.keys.key_for(kid, str(algorithm))
+        if key is None:
+            raise _invalid("key_unknown")
+        signing_input = f"{header_segment}.{payload_segment}".encode("ascii")
+        try:
+            valid = key.verify(signing_input, signature)
+        except Exception:
+            valid = False
+        if not valid:
+            raise _invalid("signature")
+
+        exp = check_registered_claims(claims, audience=issuer.config.audience, now=now, leeway=issuer.config.leeway_s)
+        return exp, principal_from_claims(claims, issuer, self.registry, exp=exp)

@@ -1,0 +1,98 @@
+"""Belgian identifiers, checked with python-stdnum: the SSIN (INSZ/NISS, National Register or bis number) and the
+enterprise number (BCE/KBO, mod 97).
+
+In request schemas, a value of the wrong shape is a ``schemaViolation``; a value of the right shape with a wrong
+check number is an ``invalidStructure`` issue. Error messages never repeat the value.
+"""
+
+from __future__ import annotations
+
+import functools
+from datetime import date
+from typing import Annotated
+
+from pydantic import AfterValidator, Field
+from pydantic_core import PydanticCustomError
+from stdnum.be import ssn as stdnum_ssn
+from stdnum.be import vat as stdnum_enterprise
+from stdnum.exceptions import ValidationError as StdnumError
+
+
+class InvalidIdentifierError(ValueError):
+    """The identifier has the wrong shape or check number (the message never contains it)."""
+
+
+# Both checks are pure; memoised because the same users and organisations call all day long (python-stdnum's
+# SSIN check costs about 20 µs, most of a token verification's budget). Failures are not memoised.
+@functools.lru_cache(maxsize=65_536)
+def normalise_ssin(value: str) -> str:
+    """The 11 digits of a valid SSIN (National Register or bis number)."""
+    digits = value.strip()
+    if len(digits) != 11 or not digits.isdigit():
+        raise InvalidIdentifierError("an SSIN has 11 digits")
+    try:
+        return str(stdnum_ssn.validate(digits))
+    except StdnumError:
+        raise InvalidIdentifierError("the SSIN has an invalid check number") from None
+
+
+@functools.lru_cache(maxsize=4_096)
+def normalise_enterprise_number(value: str) -> str:
+    """The 10 digits of a valid enterprise number; 9-digit numbers (old form) are left-padded with 0."""
+    digits = value.strip().replace(".", "").replace(" ", "")
+    if not digits.isdigit() or not 9 <= len(digits) <= 10:
+        raise InvalidIdentifierError("an enterprise number has 10 digits")
+    digits = digits.zfill(10)
+    try:
+        return str(stdnum_enterprise.validate(digits))
+    except StdnumError:
+        raise InvalidIdentifierError("the enterprise number has an invalid check number") from None
+
+
+def make_ssin(birth: date, serial: int, *, bis_month_offset: int = 0) -> str:
+    """A valid SSIN for a birth date and a day serial (1-997; odd for men, even for women).
+
+    ``bis_month_offset`` 20 or 40 gives a bis number (gender unknown or known). Used to generate the demo
+    population and test data; never to guess a real person's number.
+    """
+    if not 1 <= serial <= 997:
+        raise ValueError("serial must be between 1 and 997")
+    if bis_month_offset not in (0, 20, 40):
+        raise ValueError("bis_month_offset is 0, 20 or 40")
+    base = f"{birth:%y}{birth.month + bis_month_offset:02d}{birth:%d}{serial:03d}"
+    prefix = "2" if birth.year >= 2000 else ""
+    check = 97 - int(prefix + base) % 97
+    return f"{base}{check:02d}"
+
+
+def make_enterprise_number(base: int) -> str:
+    """A valid enterprise number whose first eight digits are ``base`` (below 2 * 10**7: it starts with 0 or 1)."""
+    if not 0 < base < 2 * 10**7:
+        raise ValueError("base must be below 20,000,000")
+    return f"{base:08d}{97 - base % 97:02d}"
+
+
+def _ssin_checksum(value: str) -> str:
+    try:
+        return normalise_ssin(value)
+    except InvalidIdentifierError as exc:
+        raise PydanticCustomError("invalid_structure", str(exc)) from None
+
+
+def _enterprise_checksum(value: str) -> str:
+    try:
+        return normalise_enterprise_number(value)
+    except InvalidIdentifierError as exc:
+        raise PydanticCustomError("invalid_structure", str(exc)) from None
+
+
+Ssin = Annotated[
+    str,
+    Field(pattern=r"^\d{11}$", description="Social security identification number (INSZ/NISS), 11 digits."),
+    AfterValidator(_ssin_checksum),
+]
+EnterpriseNumber = Annotated[
+    str,
+    Field(pattern=r"^[01]\d{9}$", description="Enterprise number (BCE/KBO), 10 digits."),
+    AfterValidator(_enterprise_checksum),
+]

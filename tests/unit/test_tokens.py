@@ -1,0 +1,234 @@
+"""Token verification: every rejection with its status and problem type, the accepted variants, the cache."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from rp_api.authz.principal import IssuerName
+from rp_api.authz.tokens import EHEALTH_CBE_CLAIM, KBO_CLAIM, check_registered_claims
+from rp_api.domain.actors import OrganisationType, Role
+from rp_api.identifiers import make_enterprise_number
+from rp_api.problems import ExpiredAccessToken, InvalidAccessToken, MissingPermission, Problem
+from tests.token_factory import USER_SSIN, TokenFactory, b64
+
+INVALID = "urn:problem-type:belgif:invalidAccessToken"
+EXPIRED = "urn:problem-type:belgif:expiredAccessToken"
+FORBIDDEN = "urn:problem-type:belgif:missingPermission"
+
+
+FACTORY = TokenFactory()
+
+
+@pytest.fixture(scope="module")
+def factory() -> TokenFactory:
+    return FACTORY
+
+
+async def rejection(factory: TokenFactory, token: str) -> Problem:
+    with pytest.raises(Problem) as caught:
+        await factory.verifier().verify(token)
+    return caught.value
+
+
+async def test_valid_token_of_each_issuer(factory: TokenFactory) -> None:
+    verifier = factory.verifier()
+    cases = [
+        ("CM", ["medicalAdvisor"], OrganisationType.INSURER, IssuerName.UMAN_EHEALTH),
+        ("Idewe", ["nurse"], OrganisationType.PREVENTION_SERVICE, IssuerName.UMAN_EHEALTH),
+        ("VDAB", ["referenceAdvisor", "listManager"], OrganisationType.REGIONAL_SERVICE, IssuerName.UMAN_BCSS),
+        ("INAMI", ["auditor"], OrganisationType.INAMI, IssuerName.INAMI_INTERNAL),
+    ]
+    for org, roles, organisation_type, issuer in cases:
+        principal = await verifier.verify(factory.token(org, roles))
+        organisation = factory.organisation(org)
+        assert principal.organisation_type is organisation_type
+        assert principal.enterprise_number == organisation.enterprise_number
+        assert principal.organisation_name == organisation.name
+        assert principal.oa_number == organisation.oa_number
+        assert principal.user_ssin == USER_SSIN
+        assert principal.roles == frozenset(Role(role) for role in roles)
+        assert principal.issuer is issuer
+        assert principal.token_id
+
+
+async def test_insurer_principal_carries_its_oa_number(factory: TokenFactory) -> None:
+    principal = await factory.verifier().verify(factory.token("Solidaris", ["administrative"]))
+    assert principal.oa_number == 300
+
+
+@pytest.mark.parametrize("alg", ["RS256", "PS256", "ES256"])
+async def test_each_allowed_algorithm(factory: TokenFactory, alg: str) -> None:
+    principal = await factory.verifier().verify(factory.token("VDAB", alg=alg))
+    assert principal.organisation_name == "VDAB"
+
+
+async def test_ehealth_certificate_claim_is_accepted_and_left_padded(factory: TokenFactory) -> None:
+    number = factory.organisation("Liantis").enterprise_number
+    token = factory.token("Liantis", **{KBO_CLAIM: None, EHEALTH_CBE_CLAIM: number.lstrip("0")})
+    principal = await factory.verifier().verify(token)
+    assert principal.enterprise_number == number
+
+
+async def test_roles_as_space_separated_string(factory: TokenFactory) -> None:
+    principal = await factory.verifier().verify(factory.token("CM", roles="medicalAdvisor administrative"))  # type: ignore[arg-type]
+    assert principal.roles == {Role.MEDICAL_ADVISOR, Role.ADMINISTRATIVE}
+
+
+def _rejections(f: TokenFactory) -> list[tuple[str, str, str]]:
+    now = int(time.time())
+    vdab = f.organisation("VDAB").enterprise_number
+    good = f.token()
+    header, payload, signature = good.split(".")
+    return [
+        ("garbage", "not-a-token", INVALID),
+        ("two segments", f"{header}.{payload}", INVALID),
+        ("header not json", f"{b64(b'{nope')}.{payload}.{signature}", INVALID),
+        ("payload a list", f"{header}.{b64(b'[1]')}.{signature}", INVALID),
+        ("alg none", f.unsigned({"alg": "none", "typ": "JWT"}, f.claims()), INVALID),
+        ("alg none with kid", f.unsigned({"alg": "none", "kid": "rsa-1"}, f.claims()), INVALID),
+        ("HS256 keyed with the public key", _hmac_with_public_key(f), INVALID),
+        ("unknown kid", f.token(kid="rotated-away"), INVALID),
+        ("bad signature", f"{header}.{payload}.{b64(b'x' * 256)}", INVALID),
+        ("signature of another token", f"{header}.{f.token('CM').split('.')[1]}.{signature}", INVALID),
+        ("wrong issuer", f.token(iss="https://evil.test/auth"), INVALID),
+        ("wrong audience", f.token(aud="another-api"), INVALID),
+        ("audience list without ours", f.token(aud=["a", "b"]), INVALID),
+        ("no exp", f.token(exp=None), INVALID),
+        ("no iat", f.token(iat=None), INVALID),
+        ("exp not a number", f.token(exp="tomorrow"), INVALID),
+        ("iat in the future", f.token(iat=now + 3600), INVALID),
+        ("nbf in the future", f.token(nbf=now + 3600), INVALID),
+        ("no sub", f.token(sub=None), INVALID),
+        ("sub not an SSIN", f.token(sub="85073003329"), INVALID),
+        ("no enterprise number", f.token(**{KBO_CLAIM: None}), INVALID),
+        (
+            "enterprise number with bad check",
+            f.token(**{KBO_CLAIM: vdab[:-1] + str((int(vdab[-1]) + 1) % 10)}),
+            INVALID,
+        ),
+        ("eHealth claim on a BCSS token", f.token(**{KBO_CLAIM: None, EHEALTH_CBE_CLAIM: vdab}), INVALID),
+        ("critical header", f.token(headers={"crit": ["exp"]}), INVALID),
+        ("expired", f.token(exp=now - 120, iat=now - 900, nbf=now - 900), EXPIRED),
+        ("unknown organisation", f.token(**{KBO_CLAIM: make_enterprise_number(2_000_001)}), FORBIDDEN),
+        ("BCSS token for an insurer", f.token("CM", ["administrative"], issuer=IssuerName.UMAN_BCSS), FORBIDDEN),
+        ("eHealth token for INAMI", f.token("INAMI", ["auditor"], issuer=IssuerName.UMAN_EHEALTH), FORBIDDEN),
+        ("VDAB as medicalAdvisor", f.token("VDAB", ["medicalAdvisor"]), FORBIDDEN),
+        ("role unknown to API RP", f.token("VDAB", ["admin"]), FORBIDDEN),
+        ("no role", f.token("VDAB", []), FORBIDDEN),
+        ("roles not a list", f.token("VDAB", {"a": 1}), FORBIDDEN),  # type: ignore[arg-type]
+    ]
+
+
+def _hmac_with_public_key(f: TokenFactory) -> str:
+    """The classic confusion attack: HS256 with the issuer's public key (which anyone has) as the secret."""
+    import hashlib
+    import hmac
+
+    unsigned = f.unsigned({"alg": "HS256", "kid": "rsa-1"}, f.claims())
+    signing_input = unsigned.rsplit(".", 1)[0]
+    mac = hmac.new(f.public_pem().encode(), signing_input.encode(), hashlib.sha256).digest()
+    return f"{signing_input}.{b64(mac)}"
+
+
+REJECTIONS = {name: (token, expected) for name, token, expected in _rejections(FACTORY)}
+
+
+@pytest.mark.parametrize("case", list(REJECTIONS))
+async def test_rejection(factory: TokenFactory, case: str) -> None:
+    token, expected = REJECTIONS[case]
+    problem = await rejection(factory, token)
+    assert problem.type == expected
+    assert problem.status == (403 if expected == FORBIDDEN else 401)
+    # The answer never says which check failed.
+    assert problem.detail == type(problem).default_detail
+
+
+async def test_problems_carry_bearer_challenge() -> None:
+    for problem in (InvalidAccessToken(), ExpiredAccessToken()):
+        assert problem.headers["WWW-Authenticate"].startswith("Bearer")
+    assert "WWW-Authenticate" not in MissingPermission().headers
+
+
+async def test_algorithm_not_allowed_for_issuer(factory: TokenFactory) -> None:
+    verifier = factory.verifier()
+    restricted = factory.issuer_settings(IssuerName.UMAN_BCSS).model_copy(update={"algorithms": ("RS256",)})
+    issuer = verifier.issuers[restricted.issuer]  # type: ignore[index]
+    verifier.issuers[issuer.uri] = type(issuer)(issuer.name, restricted, issuer.keys)
+    with pytest.raises(InvalidAccessToken):
+        await verifier.verify(factory.token("VDAB", alg="ES256"))
+
+
+async def test_verified_token_is_not_verified_again(factory: TokenFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    verifier = factory.verifier()
+    token = factory.token()
+    first = await verifier.verify(token)
+    calls: list[Any] = []
+    monkeypatch.setattr(verifier, "_verify", lambda *args: calls.append(args))
+    assert await verifier.verify(token) is first
+    assert calls == []
+
+
+async def test_cached_token_expires(factory: TokenFactory) -> None:
+    now = [time.time()]
+    verifier = factory.verifier(clock=lambda: now[0])
+    token = factory.token(exp=int(now[0]) + 60)
+    await verifier.verify(token)
+    now[0] += 60 + 31  # past exp and the 30 s leeway
+    with pytest.raises(ExpiredAccessToken):
+        await verifier.verify(token)
+
+
+async def test_cache_is_bounded(factory: TokenFactory) -> None:
+    verifier = factory.verifier(cache_size=3)
+    for _ in range(10):
+        await verifier.verify(factory.token())
+    assert len(verifier._cache._entries) == 3
+
+
+@pytest.mark.parametrize(
+    ("claims", "reason"),
+    [
+        ({"exp": 200, "iat": 100, "aud": "rp", "sub": "x"}, None),
+        ({"exp": 200, "iat": 100, "aud": ["x", "rp"], "sub": "x"}, None),
+        ({"exp": 129, "iat": 100, "aud": "rp", "sub": "x"}, None),  # within the 30 s leeway
+        ({"exp": 120, "iat": 100, "aud": "rp", "sub": "x"}, "expired"),
+        ({"exp": 200, "iat": 181, "aud": "rp", "sub": "x"}, "iat_future"),
+        ({"exp": 200, "iat": 100, "nbf": 181, "aud": "rp", "sub": "x"}, "nbf_future"),
+        ({"exp": True, "iat": 100, "aud": "rp", "sub": "x"}, "exp_not_numeric"),
+        ({"exp": 200, "iat": 100, "aud": "rp", "sub": ""}, "sub_missing"),
+    ],
+)
+def test_registered_claims_table(claims: dict[str, Any], reason: str | None) -> None:
+    from rp_api.authz.tokens import _Rejected
+
+    if reason is None:
+        assert check_registered_claims(claims, audience="rp", now=150, leeway=30) == claims["exp"]
+    else:
+        with pytest.raises(_Rejected) as caught:
+            check_registered_claims(claims, audience="rp", now=150, leeway=30)
+        assert caught.value.reason == reason
+
+
+VALID_TOKEN = FACTORY
+VALID = VALID_TOKEN.token("CM", ["medicalAdvisor"], exp=int(time.time()) + 86_400)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+async def test_any_single_byte_change_is_refused(data: st.DataObject) -> None:
+    raw = VALID.encode()
+    position = data.draw(st.integers(0, len(raw) - 1), label="position")
+    replacement = data.draw(st.integers(0, 255).filter(lambda byte: byte != raw[position]), label="byte")
+    tampered = (raw[:position] + bytes([replacement]) + raw[position + 1 :]).decode("latin-1")
+    with pytest.raises(Problem) as caught:
+        await VALID_TOKEN.verifier().verify(tampered)
+    assert caught.value.status == 401
+
+
+async def test_the_untampered_token_is_accepted() -> None:
+    assert (await VALID_TOKEN.verifier().verify(VALID)).organisation_type is OrganisationType.INSURER
