@@ -1,0 +1,121 @@
+"""The access policy: a pure function of the caller, the action and the person's links (no I/O).
+
+``decide()`` is the only place where access to a person is granted. Deny by default: every path that is not an
+explicit permit is a denial with its reason. The legal basis is that of deliberation CSI/CSSS n° 26/060.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from rp_api.domain.actors import OrganisationType, Role
+from rp_api.domain.links import PersonLinks
+
+DELIBERATION = "CSI/CSSS 26/060"
+
+
+class Action(StrEnum):
+    CONSULT_DOSSIER = "consultDossier"
+    """Read the person's dossier (administrative data)."""
+    CONTRIBUTE_TO_DOSSIER = "contributeToDossier"
+    """Create or change something in the dossier (form, request, message, decision)."""
+    CONSULT_HEALTH_DATA = "consultHealthData"
+    """Read health data (incapacity start date, medical information, medical messages)."""
+
+
+class Reason(StrEnum):
+    INSURER_AFFILIATION = "insurerAffiliation"
+    REGIONAL_REGISTRATION = "regionalRegistration"
+    EMPLOYER_AFFILIATION = "employerAffiliation"
+    INAMI_MISSION = "inamiMission"
+    NO_LINK = "noLink"
+    DECEASED = "deceased"
+    REPLACED_SSIN = "replacedSsin"
+    ROLE_NOT_ALLOWED = "roleNotAllowed"
+
+
+PHYSICIAN_ROLES = frozenset(
+    {
+        Role.MEDICAL_ADVISOR,
+        Role.MULTIDISCIPLINARY_TEAM,
+        Role.OCCUPATIONAL_PHYSICIAN,
+        Role.NURSE,
+        Role.MEDICAL_SECRETARIAT,
+        Role.MEDICAL_INSPECTOR,
+    }
+)
+"""Physicians and those working under them: the only roles that see health data."""
+
+READ_ONLY_ROLES = frozenset({Role.AUDITOR})
+
+_LEGAL_BASIS = {
+    Reason.INSURER_AFFILIATION: f"{DELIBERATION}: the person is affiliated to the insurer (CIN MemberData)",
+    Reason.REGIONAL_REGISTRATION: f"{DELIBERATION}: the person is registered with the regional service (JobSeeker)",
+    Reason.EMPLOYER_AFFILIATION: f"{DELIBERATION}: a current employer is affiliated to the prevention service "
+    "(Dimona, SEED-Connect)",
+    Reason.INAMI_MISSION: f"{DELIBERATION}: INAMI's mission",
+}
+
+
+@dataclass(frozen=True)
+class Caller:
+    """What the policy needs to know of the principal."""
+
+    organisation_type: OrganisationType
+    enterprise_number: str
+    oa_number: int | None
+    roles: frozenset[Role]
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    reason: Reason
+    legal_basis: str | None = None
+    replaced_by: str | None = None
+
+
+def _deny(reason: Reason, replaced_by: str | None = None) -> Decision:
+    return Decision(allowed=False, reason=reason, replaced_by=replaced_by)
+
+
+def _link(caller: Caller, links: PersonLinks) -> Reason | None:
+    """The link that gives the caller's organisation access to the person, if any."""
+    match caller.organisation_type:
+        case OrganisationType.INAMI:
+            return Reason.INAMI_MISSION
+        case OrganisationType.INSURER:
+            linked = caller.oa_number is not None and links.insurer_oa_number == caller.oa_number
+            return Reason.INSURER_AFFILIATION if linked else None
+        case OrganisationType.REGIONAL_SERVICE:
+            linked = caller.enterprise_number in links.regional_services
+            return Reason.REGIONAL_REGISTRATION if linked else None
+        case OrganisationType.PREVENTION_SERVICE:
+            linked = caller.enterprise_number in links.prevention_services
+            return Reason.EMPLOYER_AFFILIATION if linked else None
+    return None
+
+
+def _role_allows(roles: frozenset[Role], action: Action) -> bool:
+    match action:
+        case Action.CONSULT_DOSSIER:
+            return bool(roles)
+        case Action.CONTRIBUTE_TO_DOSSIER:
+            return bool(roles - READ_ONLY_ROLES)
+        case Action.CONSULT_HEALTH_DATA:
+            return not roles.isdisjoint(PHYSICIAN_ROLES)
+    return False
+
+
+def decide(caller: Caller, action: Action, links: PersonLinks) -> Decision:
+    if links.replaced_by is not None:
+        return _deny(Reason.REPLACED_SSIN, replaced_by=links.replaced_by)
+    link = _link(caller, links)
+    if link is None:
+        return _deny(Reason.NO_LINK)
+    if links.deceased and caller.organisation_type is not OrganisationType.INAMI:
+        return _deny(Reason.DECEASED)
+    if not _role_allows(caller.roles, action):
+        return _deny(Reason.ROLE_NOT_ALLOWED)
+    return Decision(allowed=True, reason=link, legal_basis=_LEGAL_BASIS[link])

@@ -1,0 +1,277 @@
+"""The access policy, tested exhaustively (organisation type × role × link pattern × action) and against an
+independent oracle on random link graphs (hypothesis)."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import date
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from rp_api.authz.organisations import OrganisationRegistry
+from rp_api.domain.actors import ROLES_BY_TYPE, OrganisationType, Role
+from rp_api.domain.links import Employment, PersonLinks
+from rp_api.domain.policy import Action, Caller, Reason, decide
+
+REGISTRY = OrganisationRegistry.load()
+ORGS = list(REGISTRY)
+SSIN = "85073003328"
+NEW_SSIN = "85073003426"
+
+
+def org(label: str) -> Caller:
+    found = REGISTRY.find(label)
+    assert found is not None
+    return Caller(found.type, found.enterprise_number, found.oa_number, frozenset())
+
+
+CM, SOLIDARIS, CIN = org("CM"), org("Solidaris"), org("CIN")
+VDAB, FOREM = org("VDAB"), org("Forem")
+IDEWE, MENSURA = org("Idewe"), org("Mensura")
+INAMI = org("INAMI")
+EMPLOYER, OTHER_EMPLOYER = "0411159046", "0484833813"
+
+# --- the oracle: a different formulation of the deliberation's rules ---------------------------------------------
+MAY_DO = {
+    Action.CONSULT_DOSSIER: set(Role),
+    Action.CONTRIBUTE_TO_DOSSIER: set(Role) - {Role.AUDITOR},
+    Action.CONSULT_HEALTH_DATA: {
+        Role.MEDICAL_ADVISOR,
+        Role.MULTIDISCIPLINARY_TEAM,
+        Role.OCCUPATIONAL_PHYSICIAN,
+        Role.NURSE,
+        Role.MEDICAL_SECRETARIAT,
+        Role.MEDICAL_INSPECTOR,
+    },
+}
+
+
+def organisations_linked_to(links: PersonLinks) -> set[str]:
+    linked = {o.enterprise_number for o in ORGS if o.type is OrganisationType.INAMI}
+    linked |= {o.enterprise_number for o in ORGS if o.oa_number is not None and o.oa_number == links.insurer_oa_number}
+    linked |= set(links.regional_services)
+    for employment in links.employments:
+        linked |= set(employment.prevention_services)
+    return linked
+
+
+def oracle(caller: Caller, action: Action, links: PersonLinks) -> bool:
+    if links.replaced_by:
+        return False
+    if caller.enterprise_number not in organisations_linked_to(links):
+        return False
+    if links.deceased and caller.organisation_type is not OrganisationType.INAMI:
+        return False
+    return any(role in MAY_DO[action] for role in caller.roles)
+
+
+# --- link patterns ------------------------------------------------------------------------------------------------
+INSURER_PATTERNS = {"cm": 100, "solidaris": 300, "none": None}
+REGIONAL_PATTERNS = {
+    "vdab": frozenset({VDAB.enterprise_number}),
+    "forem": frozenset({FOREM.enterprise_number}),
+    "both": frozenset({VDAB.enterprise_number, FOREM.enterprise_number}),
+    "none": frozenset(),
+}
+EMPLOYMENT_PATTERNS = {
+    "idewe": (Employment(EMPLOYER, frozenset({IDEWE.enterprise_number})),),
+    "mensura": (Employment(EMPLOYER, frozenset({MENSURA.enterprise_number})),),
+    "two employers": (
+        Employment(EMPLOYER, frozenset({MENSURA.enterprise_number})),
+        Employment(OTHER_EMPLOYER, frozenset({IDEWE.enterprise_number})),
+    ),
+    "employer without prevention service": (Employment(EMPLOYER),),
+    "none": (),
+}
+
+
+def all_link_patterns() -> list[PersonLinks]:
+    patterns = []
+    for insurer, regional, employment, deceased, replaced in itertools.product(
+        INSURER_PATTERNS.values(),
+        REGIONAL_PATTERNS.values(),
+        EMPLOYMENT_PATTERNS.values(),
+        (False, True),
+        (False, True),
+    ):
+        patterns.append(
+            PersonLinks(
+                ssin=SSIN,
+                death_date=date(2026, 3, 1) if deceased else None,
+                replaced_by=NEW_SSIN if replaced else None,
+                insurer_oa_number=insurer,
+                regional_services=regional,
+                employments=employment,
+            )
+        )
+    return patterns
+
+
+CALLERS = [CM, SOLIDARIS, CIN, VDAB, FOREM, IDEWE, MENSURA, INAMI]
+LINKS = all_link_patterns()
+
+
+@pytest.mark.parametrize("caller", CALLERS, ids=lambda c: c.enterprise_number)
+def test_access_matrix_is_exhaustively_the_oracle(caller: Caller) -> None:
+    checked = 0
+    for role, action, links in itertools.product(sorted(ROLES_BY_TYPE[caller.organisation_type]), Action, LINKS):
+        who = Caller(caller.organisation_type, caller.enterprise_number, caller.oa_number, frozenset({role}))
+        decision = decide(who, action, links)
+        assert decision.allowed == oracle(who, action, links), (role, action, links)
+        if decision.allowed:
+            assert decision.legal_basis
+            assert "26/060" in decision.legal_basis
+        else:
+            assert decision.legal_basis is None
+        checked += 1
+    assert checked == len(ROLES_BY_TYPE[caller.organisation_type]) * len(Action) * len(LINKS)
+
+
+REASON_CASES = [
+    (
+        "insurer of the person",
+        CM,
+        Role.RETURN_TO_WORK_COORDINATOR,
+        PersonLinks(SSIN, insurer_oa_number=100),
+        True,
+        Reason.INSURER_AFFILIATION,
+    ),
+    ("other insurer", SOLIDARIS, Role.ADMINISTRATIVE, PersonLinks(SSIN, insurer_oa_number=100), False, Reason.NO_LINK),
+    (
+        "CIN has no affiliates",
+        CIN,
+        Role.ADMINISTRATIVE,
+        PersonLinks(SSIN, insurer_oa_number=100),
+        False,
+        Reason.NO_LINK,
+    ),
+    (
+        "registered with VDAB",
+        VDAB,
+        Role.REFERENCE_ADVISOR,
+        PersonLinks(SSIN, regional_services=REGIONAL_PATTERNS["vdab"]),
+        True,
+        Reason.REGIONAL_REGISTRATION,
+    ),
+    (
+        "registered elsewhere",
+        FOREM,
+        Role.REFERENCE_ADVISOR,
+        PersonLinks(SSIN, regional_services=REGIONAL_PATTERNS["vdab"]),
+        False,
+        Reason.NO_LINK,
+    ),
+    (
+        "employer affiliated",
+        IDEWE,
+        Role.NURSE,
+        PersonLinks(SSIN, employments=EMPLOYMENT_PATTERNS["two employers"]),
+        True,
+        Reason.EMPLOYER_AFFILIATION,
+    ),
+    (
+        "employer without service",
+        IDEWE,
+        Role.NURSE,
+        PersonLinks(SSIN, employments=EMPLOYMENT_PATTERNS["employer without prevention service"]),
+        False,
+        Reason.NO_LINK,
+    ),
+    ("INAMI always", INAMI, Role.SOCIAL_EXPERT, PersonLinks(SSIN), True, Reason.INAMI_MISSION),
+    (
+        "INAMI and the deceased",
+        INAMI,
+        Role.SOCIAL_EXPERT,
+        PersonLinks(SSIN, death_date=date(2026, 1, 1)),
+        True,
+        Reason.INAMI_MISSION,
+    ),
+    (
+        "insurer and the deceased",
+        CM,
+        Role.MEDICAL_ADVISOR,
+        PersonLinks(SSIN, death_date=date(2026, 1, 1), insurer_oa_number=100),
+        False,
+        Reason.DECEASED,
+    ),
+    (
+        "unlinked never learns of a death",
+        SOLIDARIS,
+        Role.MEDICAL_ADVISOR,
+        PersonLinks(SSIN, death_date=date(2026, 1, 1), insurer_oa_number=100),
+        False,
+        Reason.NO_LINK,
+    ),
+    (
+        "replaced SSIN, even for INAMI",
+        INAMI,
+        Role.SOCIAL_EXPERT,
+        PersonLinks(SSIN, replaced_by=NEW_SSIN),
+        False,
+        Reason.REPLACED_SSIN,
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "caller", "role", "links", "allowed", "reason"), REASON_CASES, ids=[c[0] for c in REASON_CASES]
+)
+def test_reasons(name: str, caller: Caller, role: Role, links: PersonLinks, allowed: bool, reason: Reason) -> None:
+    who = Caller(caller.organisation_type, caller.enterprise_number, caller.oa_number, frozenset({role}))
+    decision = decide(who, Action.CONSULT_DOSSIER, links)
+    assert (decision.allowed, decision.reason) == (allowed, reason)
+
+
+def test_replaced_ssin_names_its_successor() -> None:
+    decision = decide(INAMI, Action.CONSULT_DOSSIER, PersonLinks(SSIN, replaced_by=NEW_SSIN))
+    assert decision.replaced_by == NEW_SSIN
+
+
+@pytest.mark.parametrize(
+    ("role", "action", "allowed"),
+    [
+        (Role.RETURN_TO_WORK_COORDINATOR, Action.CONSULT_HEALTH_DATA, False),
+        (Role.MEDICAL_ADVISOR, Action.CONSULT_HEALTH_DATA, True),
+        (Role.MULTIDISCIPLINARY_TEAM, Action.CONSULT_HEALTH_DATA, True),
+        (Role.ADMINISTRATIVE, Action.CONTRIBUTE_TO_DOSSIER, True),
+    ],
+)
+def test_roles_per_action(role: Role, action: Action, allowed: bool) -> None:
+    who = Caller(CM.organisation_type, CM.enterprise_number, 100, frozenset({role}))
+    decision = decide(who, action, PersonLinks(SSIN, insurer_oa_number=100))
+    assert decision.allowed is allowed
+    assert decision.reason == (Reason.INSURER_AFFILIATION if allowed else Reason.ROLE_NOT_ALLOWED)
+
+
+def test_a_caller_without_roles_is_denied_everything() -> None:
+    for action in Action:
+        assert not decide(INAMI, action, PersonLinks(SSIN)).allowed
+
+
+# --- random link graphs --------------------------------------------------------------------------------------------
+enterprise_numbers = st.sampled_from([o.enterprise_number for o in ORGS] + [EMPLOYER, OTHER_EMPLOYER])
+random_links = st.builds(
+    PersonLinks,
+    ssin=st.just(SSIN),
+    death_date=st.none() | st.just(date(2025, 12, 31)),
+    replaced_by=st.none() | st.just(NEW_SSIN),
+    insurer_oa_number=st.none() | st.sampled_from([100, 200, 300, 400, 500, 600, 900]),
+    regional_services=st.frozensets(enterprise_numbers, max_size=3),
+    employments=st.lists(
+        st.builds(Employment, enterprise_numbers, st.frozensets(enterprise_numbers, max_size=3)), max_size=4
+    ).map(tuple),
+)
+random_callers = st.sampled_from(ORGS).flatmap(
+    lambda o: st.frozensets(st.sampled_from(sorted(ROLES_BY_TYPE[o.type])), max_size=3).map(
+        lambda roles: Caller(o.type, o.enterprise_number, o.oa_number, roles)
+    )
+)
+
+
+@given(caller=random_callers, action=st.sampled_from(Action), links=random_links)
+def test_policy_agrees_with_the_oracle_on_random_link_graphs(
+    caller: Caller, action: Action, links: PersonLinks
+) -> None:
+    assert decide(caller, action, links).allowed == oracle(caller, action, links)
