@@ -10,7 +10,8 @@ from sqlalchemy import pool, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from rp_api.db import Base
+import rp_api.models  # noqa: F401 - registers the tables
+from rp_api.models.base import Base
 from rp_api.settings import Settings
 
 config = context.config

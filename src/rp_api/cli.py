@@ -17,6 +17,8 @@ from rp_api.settings import Environment, Settings
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 db_app = typer.Typer(no_args_is_help=True, help="The embedded PostgreSQL server (dev and demo).")
 app.add_typer(db_app, name="db")
+audit_app = typer.Typer(no_args_is_help=True, help="The audit log.")
+app.add_typer(audit_app, name="audit")
 
 
 def _settings(**overrides: object) -> Settings:
@@ -180,6 +182,39 @@ def db_status() -> None:
     running = _embedded().is_running(_settings().pgdata_dir)
     typer.echo("running" if running else "not running")
     raise typer.Exit(code=0 if running else 3)
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Walk every hash chain of the audit log; exit 1 and name the first broken record if any."""
+    import asyncio
+
+    from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+
+    from rp_api.repositories import audit as audit_repository
+
+    settings = _with_database(_settings())
+
+    async def run() -> audit_repository.Verification:
+        engine = create_async_engine(settings.sqlalchemy_url())
+        try:
+            async with AsyncSession(engine) as session, session.begin():
+                return await audit_repository.verify(session)
+        finally:
+            await engine.dispose()
+
+    result = asyncio.run(run())
+    if result.first_break is None:
+        typer.echo(f"audit log intact: {result.records} records verified")
+        return
+    broken = result.first_break
+    typer.echo(
+        f"audit log BROKEN at chain {broken.chain_id}, seq {broken.seq}"
+        f"{f', record {broken.record_id}' if broken.record_id else ''}: {broken.problem}"
+        f" ({result.records} records read)",
+        err=True,
+    )
+    raise typer.Exit(code=1)
 
 
 def main() -> None:

@@ -1,8 +1,10 @@
 """The database engine and the unit of work: one session per request.
 
 The session is opened by :func:`get_session`, committed by it when the endpoint returned normally and rolled
-back when anything raised. Services and repositories ``flush()``; they never commit. The commit happens before
-the response is sent (``scope="function"``), so a failed commit is an error answer, never a silent loss.
+back when anything raised. The audit records the request queued are written in the same transaction just before
+the commit; when the request failed they are written after the rollback, on their own. Services and
+repositories ``flush()``; they never commit. The commit happens before the response is sent
+(``scope="function"``), so a failed commit is an error answer, never a silent loss.
 """
 
 from __future__ import annotations
@@ -11,26 +13,13 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy import MetaData, text
+from sqlalchemy import text
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.orm import DeclarativeBase
 
+from rp_api.authz.audit import take_pending
+from rp_api.repositories import audit as audit_repository
 from rp_api.settings import Settings
-
-NAMING_CONVENTION = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-
-class Base(DeclarativeBase):
-    """Declarative base of every model; constraint names follow :data:`NAMING_CONVENTION`."""
-
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
 def create_engine(settings: Settings, url: URL) -> AsyncEngine:
@@ -72,9 +61,19 @@ async def _open_session(request: Request) -> AsyncIterator[AsyncSession]:
             yield session
         except BaseException:
             await session.rollback()
+            # The call failed, but what it was allowed or denied is still recorded, on its own.
+            await _write_audit_alone(session)
             raise
         else:
+            await audit_repository.append(session, take_pending(session))
             await session.commit()
+
+
+async def _write_audit_alone(session: AsyncSession) -> None:
+    pending = take_pending(session)
+    if pending:
+        await audit_repository.append(session, pending)
+        await session.commit()
 
 
 get_session = _open_session

@@ -48,19 +48,24 @@ MAY_DO = {
 }
 
 
-def organisations_linked_to(links: PersonLinks) -> set[str]:
-    linked = {o.enterprise_number for o in ORGS if o.type is OrganisationType.INAMI}
-    linked |= {o.enterprise_number for o in ORGS if o.oa_number is not None and o.oa_number == links.insurer_oa_number}
-    linked |= set(links.regional_services)
+def organisations_linked_to(links: PersonLinks) -> set[tuple[OrganisationType, str]]:
+    """Each authentic source links one kind of organisation: (type, enterprise number) pairs."""
+    linked = {(o.type, o.enterprise_number) for o in ORGS if o.type is OrganisationType.INAMI}
+    linked |= {
+        (OrganisationType.INSURER, o.enterprise_number)
+        for o in ORGS
+        if o.oa_number is not None and o.oa_number == links.insurer_oa_number
+    }
+    linked |= {(OrganisationType.REGIONAL_SERVICE, number) for number in links.regional_services}
     for employment in links.employments:
-        linked |= set(employment.prevention_services)
+        linked |= {(OrganisationType.PREVENTION_SERVICE, number) for number in employment.prevention_services}
     return linked
 
 
 def oracle(caller: Caller, action: Action, links: PersonLinks) -> bool:
     if links.replaced_by:
         return False
-    if caller.enterprise_number not in organisations_linked_to(links):
+    if (caller.organisation_type, caller.enterprise_number) not in organisations_linked_to(links):
         return False
     if links.deceased and caller.organisation_type is not OrganisationType.INAMI:
         return False

@@ -1,0 +1,64 @@
+"""The audit log (logging): one record per person per call, append-only, hash-chained, partitioned by month.
+
+Records are spread over ``AUDIT_CHAINS`` independent hash chains; a writer takes whichever chain head is free
+(``FOR UPDATE SKIP LOCKED``), so concurrent requests never queue behind one lock, and each chain is verifiable on
+its own. The database refuses UPDATE, DELETE and TRUNCATE on the records (triggers); retention drops whole
+monthly partitions.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import DateTime, Index, LargeBinary, SmallInteger, String, Text, func
+from sqlalchemy.dialects.postgresql import ARRAY, UUID
+from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.types import BigInteger
+
+from rp_api.models.base import Base
+
+AUDIT_CHAINS = 16
+
+
+class AuditEvent(Base):
+    __tablename__ = "audit_event"
+    __table_args__ = (
+        Index("ix_audit_event_chain_seq", "chain_id", "seq"),
+        Index("ix_audit_event_person_time", "person_ssin", "occurred_at"),
+        Index("ix_audit_event_organisation_time", "organisation", "occurred_at"),
+        {"postgresql_partition_by": "RANGE (occurred_at)"},
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    trace_id: Mapped[str] = mapped_column(String(36))
+    # who
+    user_ssin: Mapped[str] = mapped_column(String(11))
+    organisation: Mapped[str] = mapped_column(String(10))
+    organisation_type: Mapped[str] = mapped_column(String(32))
+    roles: Mapped[list[str]] = mapped_column(ARRAY(String(40)))
+    # what
+    operation: Mapped[str] = mapped_column(String(80))
+    resource_type: Mapped[str] = mapped_column(String(40))
+    resource_id: Mapped[str | None] = mapped_column(String(64))
+    # whom
+    person_ssin: Mapped[str] = mapped_column(String(11))
+    # outcome
+    outcome: Mapped[str] = mapped_column(String(8))
+    reason: Mapped[str] = mapped_column(String(40))
+    legal_basis: Mapped[str | None] = mapped_column(Text)
+    # chain
+    chain_id: Mapped[int] = mapped_column(SmallInteger)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    prev_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+class AuditChainHead(Base):
+    __tablename__ = "audit_chain_head"
+
+    chain_id: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

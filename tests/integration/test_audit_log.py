@@ -1,0 +1,186 @@
+"""The audit log: hash-chained, append-only in the database, verifiable, never blocking writers on one lock,
+and written even when the call it records fails."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import text
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
+from typer.testing import CliRunner
+
+from rp_api import migrate
+from rp_api.authz.audit import AuditRecord, record
+from rp_api.cli import app as cli
+from rp_api.db import DbSession
+from rp_api.repositories import audit as audit_repository
+from rp_api.routers import api_router
+
+PERSON = "85073003328"
+
+
+def sample(person: str = PERSON, outcome: str = "permit") -> AuditRecord:
+    return AuditRecord(
+        trace_id=str(uuid.uuid4()),
+        user_ssin="75050575724",
+        organisation="0411159046",
+        organisation_type="regionalService",
+        roles=("referenceAdvisor",),
+        operation="consultDossier",
+        resource_type="dossier",
+        resource_id=str(uuid.uuid4()),
+        person_ssin=person,
+        outcome=outcome,
+        reason="regionalRegistration" if outcome == "permit" else "noLink",
+        legal_basis="CSI/CSSS 26/060" if outcome == "permit" else None,
+    )
+
+
+@pytest.fixture
+def session(connection: AsyncConnection) -> AsyncSession:
+    return AsyncSession(bind=connection, join_transaction_mode="create_savepoint")
+
+
+async def test_appended_records_chain_and_verify(session: AsyncSession, connection: AsyncConnection) -> None:
+    await audit_repository.append(session, [sample(), sample(outcome="deny"), sample()])
+    rows = (await connection.execute(text("SELECT chain_id, seq, prev_hash, hash FROM audit_event ORDER BY seq"))).all()
+    assert len(rows) == 3
+    assert len({row.chain_id for row in rows}) == 1
+    assert [row.seq for row in rows] == [1, 2, 3]
+    assert rows[1].prev_hash == rows[0].hash
+    assert rows[2].prev_hash == rows[1].hash
+    result = await audit_repository.verify(session)
+    assert result.intact
+    assert result.records == 3
+
+
+@pytest.mark.parametrize(
+    "statement",
+    ["UPDATE audit_event SET outcome = 'permit'", "DELETE FROM audit_event", "TRUNCATE audit_event"],
+)
+async def test_the_database_refuses_changes(session: AsyncSession, connection: AsyncConnection, statement: str) -> None:
+    await audit_repository.append(session, [sample(outcome="deny")])
+    async with connection.begin_nested() as attempt:
+        with pytest.raises(DBAPIError, match="append-only"):
+            await connection.execute(text(statement))
+        await attempt.rollback()
+    assert await connection.scalar(text("SELECT count(*) FROM audit_event")) == 1
+
+
+@pytest.mark.parametrize(
+    ("tampering", "problem"),
+    [
+        ("UPDATE audit_event SET person_ssin = '75050575724' WHERE seq = 2", "record content was changed"),
+        ("DELETE FROM audit_event WHERE seq = 2", "sequence gap or duplicate"),
+        ("DELETE FROM audit_event WHERE seq = 3", "chain head does not match its last record"),
+    ],
+)
+async def test_tampering_as_owner_is_found(
+    session: AsyncSession, connection: AsyncConnection, tampering: str, problem: str
+) -> None:
+    await audit_repository.append(session, [sample(), sample(), sample()])
+    await connection.execute(text("ALTER TABLE audit_event DISABLE TRIGGER USER"))
+    await connection.execute(text(tampering))
+    await connection.execute(text("ALTER TABLE audit_event ENABLE TRIGGER USER"))
+    result = await audit_repository.verify(session)
+    assert result.first_break is not None
+    assert result.first_break.problem == problem
+
+
+async def test_concurrent_writers_take_different_chains_without_waiting(engine: AsyncEngine) -> None:
+    async with engine.connect() as first, engine.connect() as second:
+        await first.begin()
+        await second.begin()
+        await audit_repository.append(AsyncSession(bind=first), [sample()])
+        # The first transaction holds its chain head; the second must not wait for it.
+        await asyncio.wait_for(audit_repository.append(AsyncSession(bind=second), [sample()]), timeout=2)
+        chains = [
+            await conn.scalar(text("SELECT chain_id FROM audit_event ORDER BY occurred_at DESC LIMIT 1"))
+            for conn in (first, second)
+        ]
+        assert chains[0] != chains[1]
+        await first.rollback()
+        await second.rollback()
+
+
+# --- the unit of work writes audit records, even when the call fails -------------------------------------------
+router = api_router(prefix="/rp/v1/audited")
+
+
+@router.post("/{outcome}")
+async def audited(outcome: str, session: DbSession) -> dict[str, str]:
+    await session.execute(text("INSERT INTO audit_probe VALUES ('data')"))
+    record(session, sample(outcome="permit" if outcome == "ok" else "deny"))
+    if outcome != "ok":
+        from rp_api.problems import ResourceNotFound
+
+        raise ResourceNotFound()
+    return {"outcome": outcome}
+
+
+@pytest.fixture
+async def audited_client(app: FastAPI, client: httpx.AsyncClient, connection: AsyncConnection) -> httpx.AsyncClient:
+    await connection.execute(text("CREATE TABLE audit_probe (note text)"))
+    app.include_router(router)
+    return client
+
+
+async def test_permit_is_written_with_the_data(audited_client: httpx.AsyncClient, connection: AsyncConnection) -> None:
+    assert (await audited_client.post("/rp/v1/audited/ok")).status_code == 200
+    assert await connection.scalar(text("SELECT count(*) FROM audit_probe")) == 1
+    assert await connection.scalar(text("SELECT outcome FROM audit_event")) == "permit"
+
+
+async def test_denial_is_written_although_the_data_is_rolled_back(
+    audited_client: httpx.AsyncClient, connection: AsyncConnection
+) -> None:
+    assert (await audited_client.post("/rp/v1/audited/denied")).status_code == 404
+    assert await connection.scalar(text("SELECT count(*) FROM audit_probe")) == 0
+    assert await connection.scalar(text("SELECT outcome FROM audit_event")) == "deny"
+
+
+# --- rp-api audit verify on a database of its own (committed data, as an operator would see it) ---------------
+@pytest.fixture
+async def own_database(server_url: URL) -> AsyncIterator[URL]:
+    name = f"rp_audit_{uuid.uuid4().hex[:8]}"
+    admin = create_async_engine(server_url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    async with admin.connect() as connection:
+        await connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = server_url.set(database=name)
+    await asyncio.to_thread(migrate.upgrade, url)
+    yield url
+    async with admin.connect() as connection:
+        await connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    await admin.dispose()
+
+
+@pytest.mark.usefixtures("clean_rp_environment")
+async def test_cli_reports_a_tampered_row(own_database: URL, monkeypatch: pytest.MonkeyPatch) -> None:
+    engine = create_async_engine(own_database)
+    async with AsyncSession(engine) as session, session.begin():
+        await audit_repository.append(session, [sample() for _ in range(5)])
+    monkeypatch.setenv("RP_DATABASE_URL", own_database.render_as_string(hide_password=False))
+    runner = CliRunner()
+
+    intact = await asyncio.to_thread(runner.invoke, cli, ["audit", "verify"])
+    assert intact.exit_code == 0, intact.output
+    assert "intact: 5 records" in intact.output
+
+    async with engine.begin() as connection:  # the database owner can switch the guard off; the chain still tells
+        await connection.execute(text("ALTER TABLE audit_event DISABLE TRIGGER USER"))
+        await connection.execute(text("UPDATE audit_event SET outcome = 'permit', reason = 'x' WHERE seq = 4"))
+        await connection.execute(text("ALTER TABLE audit_event ENABLE TRIGGER USER"))
+    await engine.dispose()
+
+    broken = await asyncio.to_thread(runner.invoke, cli, ["audit", "verify"])
+    assert broken.exit_code == 1
+    assert "BROKEN" in broken.output
+    assert "seq 4" in broken.output
+    assert "record content was changed" in broken.output
