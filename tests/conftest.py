@@ -23,8 +23,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionma
 from rp_api import embedded, migrate
 from rp_api.app import create_app
 from rp_api.authz.principal import IssuerName
-from rp_api.settings import Environment, Settings, as_asyncpg_url
+from rp_api.settings import Environment, Settings, SimulatorSettings, UpstreamSettings, as_asyncpg_url
+from rp_api.simulator.app import SimulatorState, create_simulator_app
+from rp_api.simulator.population import Population, build_population
 from tests.token_factory import TokenFactory
+
+SIMULATOR_URL = "http://simulator.test"
 
 
 @pytest.fixture(scope="session")
@@ -76,7 +80,28 @@ def settings(database_url: URL, tmp_path_factory: pytest.TempPathFactory, tokens
         uman_ehealth=tokens.issuer_settings(IssuerName.UMAN_EHEALTH, jwks_file),
         uman_bcss=tokens.issuer_settings(IssuerName.UMAN_BCSS, jwks_file),
         inami_internal=tokens.issuer_settings(IssuerName.INAMI_INTERNAL, jwks_file),
+        upstream=UpstreamSettings(timeout_s=0.3, retries=1, backoff_s=0.01).with_base(SIMULATOR_URL),
     )
+
+
+@pytest.fixture(scope="session")
+def population() -> Population:
+    return build_population()
+
+
+@pytest.fixture(scope="session")
+def simulator_app(population: Population) -> FastAPI:
+    return create_simulator_app(SimulatorSettings(), population)
+
+
+@pytest.fixture
+def simulator(simulator_app: FastAPI) -> SimulatorState:
+    """The in-process fake of every authentic source, reset (no latency, no fault, no calls) for each test."""
+    state: SimulatorState = simulator_app.state.simulator
+    state.latency_ms.clear()
+    state.faults.clear()
+    state.calls.clear()
+    return state
 
 
 @pytest.fixture(scope="session")
@@ -97,13 +122,21 @@ async def connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
 
 
 @pytest.fixture
-def app(settings: Settings) -> FastAPI:
-    return create_app(settings)
+def app(settings: Settings, simulator_app: FastAPI) -> FastAPI:
+    return create_app(settings, upstream_transport=httpx.ASGITransport(app=simulator_app))
 
 
 @pytest.fixture
-async def client(app: FastAPI, connection: AsyncConnection) -> AsyncIterator[httpx.AsyncClient]:
-    """An HTTP client on the app, whose sessions run inside the test's transaction."""
+async def client(
+    app: FastAPI, connection: AsyncConnection, engine: AsyncEngine, simulator: SimulatorState
+) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client on the app, whose sessions run inside the test's transaction.
+
+    The link cache is written by the link resolver on connections of its own (as in production), so it is
+    emptied here for each test.
+    """
+    async with engine.begin() as own:
+        await own.execute(text("DELETE FROM person_link_cache"))
     async with app.router.lifespan_context(app):
         app.state.sessionmaker = async_sessionmaker(
             bind=connection, expire_on_commit=False, autoflush=False, join_transaction_mode="create_savepoint"
@@ -111,6 +144,24 @@ async def client(app: FastAPI, connection: AsyncConnection) -> AsyncIterator[htt
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
         async with httpx.AsyncClient(transport=transport, base_url="http://rp.test") as client:
             yield client
+
+
+@pytest.fixture
+async def own_database(server_url: URL) -> AsyncIterator[URL]:
+    """A scratch database, migrated, dropped afterwards: for tests that need committed data or many connections
+    (the shared test database keeps nothing, and its audit log is append-only)."""
+    import asyncio
+
+    name = f"rp_own_{uuid.uuid4().hex[:8]}"
+    admin = create_async_engine(server_url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    async with admin.connect() as connection:
+        await connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = server_url.set(database=name)
+    await asyncio.to_thread(migrate.upgrade, url)
+    yield url
+    async with admin.connect() as connection:
+        await connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    await admin.dispose()
 
 
 @pytest.fixture

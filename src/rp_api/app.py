@@ -11,6 +11,8 @@ from fastapi import FastAPI
 
 from rp_api import __version__, docs, handlers, openapi
 from rp_api.authz.guard import build_verifier
+from rp_api.authz.links import LinkResolver
+from rp_api.clients import Upstreams
 from rp_api.db import create_engine, create_sessionmaker
 from rp_api.limits import BodyLimitMiddleware
 from rp_api.logs import configure_logging
@@ -27,7 +29,11 @@ Every answer carries `BelGov-Trace-Id`; every error is `application/problem+json
 """
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, *, upstream_transport: httpx.AsyncBaseTransport | None = None
+) -> FastAPI:
+    """The application. ``upstream_transport`` replaces the network for outbound calls (the tests route them to
+    the in-process simulator)."""
     settings = settings or Settings()
     configure_logging(settings.log_level, debug=settings.debug)
 
@@ -36,9 +42,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = create_engine(settings, settings.sqlalchemy_url())
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
-        async with httpx.AsyncClient(timeout=settings.http_timeout_s, follow_redirects=False) as http:
+        async with httpx.AsyncClient(
+            timeout=settings.http_timeout_s, follow_redirects=False, transport=upstream_transport
+        ) as http:
             app.state.http = http
             app.state.token_verifier = build_verifier(settings, http)
+            app.state.link_resolver = LinkResolver(
+                Upstreams.build(http, settings.upstream),
+                create_sessionmaker(engine),
+                ttl_s=settings.link_cache_ttl_s,
+            )
             try:
                 yield
             finally:

@@ -212,3 +212,21 @@ class MissingPermission(Problem):
     title = "Missing Permission"
     status = 403
     default_detail = "Permission missing to execute the operation"
+
+
+class BadGateway(Problem):
+    type = "urn:problem-type:belgif:badGateway"
+    title = "Bad Gateway"
+    status = 502
+    default_detail = "An authentic source answered something that cannot be used; access is denied"
+
+
+class ReplacedSsin(Problem):
+    """CBSS problem: the SSIN was replaced by another one in the National Register (the dossier follows)."""
+
+    type = "urn:problem-type:cbss:input-validation:replacedSsin"
+    title = "SSIN has been replaced"
+    status = 400
+
+    def __init__(self, replaced_by: str) -> None:
+        super().__init__("The SSIN has been replaced; use replacedBy", extensions={"replacedBy": replaced_by})

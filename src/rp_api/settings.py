@@ -96,6 +96,27 @@ class UpstreamSettings(BaseModel):
         )
 
 
+SimulatedService = Literal[
+    "nationalRegister", "memberData", "dimona", "seedConnect", "jobSeeker", "pseudonymisation", "trio"
+]
+Fault = Literal["none", "error", "timeout", "malformed"]
+
+
+class SimulatorSettings(BaseModel):
+    """The fake authentic sources of `rp-api simulator` and `rp-api demo`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    host: str = Field(default="127.0.0.1")
+    port: int = Field(default=8001, ge=1, le=65535)
+    latency_ms: int = Field(default=0, ge=0, le=60_000, description="Added to every answer of every source.")
+    faults: dict[SimulatedService, Fault] = Field(
+        default_factory=dict, description='Per source: {"dimona": "timeout"} (error, timeout, malformed).'
+    )
+    population_size: int = Field(default=240, ge=20, le=100_000)
+    seed: int = Field(default=26060)
+
+
 def _default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("rp-api", appauthor=False))
 
@@ -144,6 +165,7 @@ class Settings(BaseSettings):
     )
     token_cache_size: int = Field(default=10_000, ge=0, description="Verified tokens remembered until exp.")
     upstream: UpstreamSettings = Field(default_factory=UpstreamSettings, description="The authentic sources.")
+    simulator: SimulatorSettings = Field(default_factory=SimulatorSettings, description="The demo's fake sources.")
     link_cache_ttl_s: int = Field(
         default=86_400, ge=0, le=86_400, description="How long fetched person links are reused (24 h at most)."
     )

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -16,7 +15,6 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
 from typer.testing import CliRunner
 
-from rp_api import migrate
 from rp_api.authz.audit import AuditRecord, record
 from rp_api.cli import app as cli
 from rp_api.db import DbSession
@@ -147,20 +145,6 @@ async def test_denial_is_written_although_the_data_is_rolled_back(
 
 
 # --- rp-api audit verify on a database of its own (committed data, as an operator would see it) ---------------
-@pytest.fixture
-async def own_database(server_url: URL) -> AsyncIterator[URL]:
-    name = f"rp_audit_{uuid.uuid4().hex[:8]}"
-    admin = create_async_engine(server_url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    async with admin.connect() as connection:
-        await connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = server_url.set(database=name)
-    await asyncio.to_thread(migrate.upgrade, url)
-    yield url
-    async with admin.connect() as connection:
-        await connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-    await admin.dispose()
-
-
 @pytest.mark.usefixtures("clean_rp_environment")
 async def test_cli_reports_a_tampered_row(own_database: URL, monkeypatch: pytest.MonkeyPatch) -> None:
     engine = create_async_engine(own_database)

@@ -63,7 +63,7 @@ def organisations_linked_to(links: PersonLinks) -> set[tuple[OrganisationType, s
 
 
 def oracle(caller: Caller, action: Action, links: PersonLinks) -> bool:
-    if links.replaced_by:
+    if not links.registered or links.replaced_by:
         return False
     if (caller.organisation_type, caller.enterprise_number) not in organisations_linked_to(links):
         return False
@@ -94,16 +94,18 @@ EMPLOYMENT_PATTERNS = {
 
 def all_link_patterns() -> list[PersonLinks]:
     patterns = []
-    for insurer, regional, employment, deceased, replaced in itertools.product(
+    for insurer, regional, employment, deceased, replaced, registered in itertools.product(
         INSURER_PATTERNS.values(),
         REGIONAL_PATTERNS.values(),
         EMPLOYMENT_PATTERNS.values(),
         (False, True),
         (False, True),
+        (True, False),
     ):
         patterns.append(
             PersonLinks(
                 ssin=SSIN,
+                registered=registered,
                 death_date=date(2026, 3, 1) if deceased else None,
                 replaced_by=NEW_SSIN if replaced else None,
                 insurer_oa_number=insurer,
@@ -260,6 +262,7 @@ enterprise_numbers = st.sampled_from([o.enterprise_number for o in ORGS] + [EMPL
 random_links = st.builds(
     PersonLinks,
     ssin=st.just(SSIN),
+    registered=st.booleans(),
     death_date=st.none() | st.just(date(2025, 12, 31)),
     replaced_by=st.none() | st.just(NEW_SSIN),
     insurer_oa_number=st.none() | st.sampled_from([100, 200, 300, 400, 500, 600, 900]),

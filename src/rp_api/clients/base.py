@@ -68,6 +68,7 @@ class UpstreamClient:
     ) -> None:
         self.http = http
         self.base_url = base_url.rstrip("/") if base_url else None
+        self.timeout_s = timeout_s
         self.timeout = httpx.Timeout(timeout_s)
         self.retries = retries
         self.backoff_s = backoff_s
@@ -98,10 +99,12 @@ class UpstreamClient:
             if trace_id:
                 headers["BelGov-Related-Trace-Id"] = trace_id
             try:
-                response = await self.http.post(
-                    f"{self.base_url}{path}", json=body, headers=headers, timeout=self.timeout
-                )
-            except httpx.TransportError as exc:
+                # httpx bounds each phase; asyncio bounds the whole exchange, whatever the transport.
+                async with asyncio.timeout(self.timeout_s):
+                    response = await self.http.post(
+                        f"{self.base_url}{path}", json=body, headers=headers, timeout=self.timeout
+                    )
+            except (httpx.TransportError, TimeoutError) as exc:
                 failure: UpstreamError = UpstreamUnavailable(self.source, type(exc).__name__)
             else:
                 if response.status_code == 404 and absent_on_404:

@@ -19,6 +19,8 @@ class Employment:
 @dataclass(frozen=True)
 class PersonLinks:
     ssin: str
+    registered: bool = True
+    """False when the National Register does not know the SSIN: nobody has access to such a person."""
     death_date: date | None = None
     replaced_by: str | None = None
     """The SSIN that replaces this one (National Register mutation), if any."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from rp_api.authz.principal import Principal
 from rp_api.domain.actors import OrganisationType, Role
 from rp_api.domain.links import PersonLinks
 
@@ -30,6 +31,7 @@ class Reason(StrEnum):
     EMPLOYER_AFFILIATION = "employerAffiliation"
     INAMI_MISSION = "inamiMission"
     NO_LINK = "noLink"
+    UNKNOWN_PERSON = "unknownPerson"
     DECEASED = "deceased"
     REPLACED_SSIN = "replacedSsin"
     ROLE_NOT_ALLOWED = "roleNotAllowed"
@@ -66,6 +68,10 @@ class Caller:
     enterprise_number: str
     oa_number: int | None
     roles: frozenset[Role]
+
+    @classmethod
+    def of(cls, principal: Principal) -> Caller:
+        return cls(principal.organisation_type, principal.enterprise_number, principal.oa_number, principal.roles)
 
 
 @dataclass(frozen=True)
@@ -109,6 +115,8 @@ def _role_allows(roles: frozenset[Role], action: Action) -> bool:
 
 
 def decide(caller: Caller, action: Action, links: PersonLinks) -> Decision:
+    if not links.registered:
+        return _deny(Reason.UNKNOWN_PERSON)
     if links.replaced_by is not None:
         return _deny(Reason.REPLACED_SSIN, replaced_by=links.replaced_by)
     link = _link(caller, links)

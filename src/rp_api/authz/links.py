@@ -1,0 +1,153 @@
+"""Link resolution: what the authentic sources say about a person, fetched for the caller's type, concurrently,
+through a PostgreSQL cache shared by every replica (24 hours at most), one upstream call per source and subject
+however many requests ask at once (single flight within a process).
+
+What each organisation type needs (always the National Register too, for death and SSIN changes):
+- insurer: MemberData (one round trip);
+- regional service: JobSeeker (one round trip);
+- prevention service: Dimona, then SEED-Connect for every employer in parallel (two round trips);
+- INAMI: nothing more.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, TypeVar, cast
+
+import structlog
+from pydantic import TypeAdapter
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from rp_api.clients import Upstreams
+from rp_api.clients.dimona import Employer
+from rp_api.clients.job_seeker import Registration
+from rp_api.clients.member_data import InsurerAffiliation
+from rp_api.clients.national_register import RegisteredPerson
+from rp_api.clients.seed_connect import PreventionService
+from rp_api.domain.actors import OrganisationType
+from rp_api.domain.links import Employment, PersonLinks
+from rp_api.repositories import link_cache
+
+log = structlog.get_logger(__name__)
+T = TypeVar("T")
+_ABSENT = {"absent": True}
+
+
+class LinkResolver:
+    def __init__(
+        self,
+        upstreams: Upstreams,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        *,
+        ttl_s: int,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.upstreams = upstreams
+        self.sessionmaker = sessionmaker
+        self.ttl = timedelta(seconds=ttl_s)
+        self.clock = clock
+        self._in_flight: dict[tuple[str, str], asyncio.Task[Any]] = {}
+
+    async def resolve(self, ssin: str, organisation_type: OrganisationType, *, trace_id: str | None) -> PersonLinks:
+        """The links the policy needs for a caller of this type. Raises the clients' Upstream* errors."""
+        today = self.clock().date()
+        register = self._national_register(ssin, trace_id)
+        match organisation_type:
+            case OrganisationType.INSURER:
+                person, affiliation = await asyncio.gather(register, self._member_data(ssin, today, trace_id))
+                return _links(ssin, person, insurer_oa_number=affiliation.oa_number if affiliation else None)
+            case OrganisationType.REGIONAL_SERVICE:
+                person, registrations = await asyncio.gather(register, self._job_seeker(ssin, trace_id))
+                return _links(ssin, person, regional_services=frozenset(r.regional_service for r in registrations))
+            case OrganisationType.PREVENTION_SERVICE:
+                person, employments = await asyncio.gather(register, self._employments(ssin, today, trace_id))
+                return _links(ssin, person, employments=employments)
+            case _:
+                return _links(ssin, await register)
+
+    async def _national_register(self, ssin: str, trace_id: str | None) -> RegisteredPerson | None:
+        return await self._cached(
+            "nationalRegister",
+            ssin,
+            lambda: self.upstreams.national_register.person(ssin=ssin, trace_id=trace_id),
+            RegisteredPerson,
+        )
+
+    async def _member_data(self, ssin: str, today: date, trace_id: str | None) -> InsurerAffiliation | None:
+        return await self._cached(
+            "memberData",
+            ssin,
+            lambda: self.upstreams.member_data.affiliation(ssin=ssin, on=today, trace_id=trace_id),
+            InsurerAffiliation,
+        )
+
+    async def _job_seeker(self, ssin: str, trace_id: str | None) -> list[Registration]:
+        found = await self._cached(
+            "jobSeeker",
+            ssin,
+            lambda: self.upstreams.job_seeker.registrations(ssin=ssin, trace_id=trace_id),
+            list[Registration],
+        )
+        return found or []
+
+    async def _employments(self, ssin: str, today: date, trace_id: str | None) -> tuple[Employment, ...]:
+        employers = await self._cached(
+            "dimona",
+            ssin,
+            lambda: self.upstreams.dimona.current_employers(ssin=ssin, on=today, trace_id=trace_id),
+            list[Employer],
+        )
+        services = await asyncio.gather(
+            *(self._prevention_services(employer.enterprise_number, trace_id) for employer in employers or [])
+        )
+        return tuple(
+            Employment(employer.enterprise_number, frozenset(s.enterprise_number for s in found))
+            for employer, found in zip(employers or [], services, strict=True)
+        )
+
+    async def _prevention_services(self, employer: str, trace_id: str | None) -> list[PreventionService]:
+        found = await self._cached(
+            "seedConnect",
+            employer,
+            lambda: self.upstreams.seed_connect.prevention_services(employer=employer, trace_id=trace_id),
+            list[PreventionService],
+        )
+        return found or []
+
+    async def _cached(self, source: str, subject: str, fetch: Callable[[], Awaitable[T]], shape: Any) -> T:
+        """One flight per (source, subject): the cache, else the source; every concurrent caller shares it."""
+        key = (source, subject)
+        flight = self._in_flight.get(key)
+        if flight is None:
+            flight = asyncio.ensure_future(self._load(source, subject, fetch, shape))
+            self._in_flight[key] = flight
+            flight.add_done_callback(lambda _: self._in_flight.pop(key, None))
+        return cast(T, await asyncio.shield(flight))
+
+    async def _load(self, source: str, subject: str, fetch: Callable[[], Awaitable[Any]], shape: Any) -> Any:
+        adapter: TypeAdapter[Any] = TypeAdapter(shape)
+        now = self.clock()
+        async with self.sessionmaker() as session:
+            cached = await link_cache.fresh(session, source=source, subject=subject, fetched_after=now - self.ttl)
+        if cached is not None:
+            return None if cached == _ABSENT else adapter.validate_python(cached)
+        answer = await fetch()
+        payload = _ABSENT if answer is None else adapter.dump_python(answer, mode="json", by_alias=True)
+        try:
+            async with self.sessionmaker() as session, session.begin():
+                await link_cache.store(session, source=source, subject=subject, payload=payload, fetched_at=now)
+        except Exception as exc:  # the answer is still good for this request
+            log.warning("link_cache_write_failed", source=source, error_type=type(exc).__name__)
+        return answer
+
+    async def purge_expired(self) -> int:
+        async with self.sessionmaker() as session, session.begin():
+            return await link_cache.purge_older_than(session, self.clock() - self.ttl)
+
+
+def _links(ssin: str, person: RegisteredPerson | None, **found: Any) -> PersonLinks:
+    if person is None:
+        return PersonLinks(ssin=ssin, registered=False)
+    return PersonLinks(ssin=ssin, death_date=person.death_date, replaced_by=person.replaced_by, **found)

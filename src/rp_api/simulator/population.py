@@ -1,0 +1,155 @@
+"""The demo population: deterministic (seeded), at least 200 persons with valid (invented) SSINs, covering every
+pattern the access policy knows: each insurer, each regional service, two regional registrations, several
+employers, an employer without prevention service, a deceased person, a replaced SSIN, and an SSIN that no source
+knows."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from rp_api.authz.organisations import OrganisationRegistry
+from rp_api.domain.actors import OrganisationType
+from rp_api.identifiers import make_enterprise_number, make_ssin
+
+GIVEN_NAMES = (
+    "An", "Bart", "Chloé", "David", "Elke", "Fatima", "Geert", "Hanne", "Ilse", "Jan", "Karim", "Lotte", "Mathieu",
+    "Nathalie", "Olivier", "Pieter", "Rania", "Sofie", "Thomas", "Valérie", "Wim", "Yasmine", "Zoë", "Luc",
+)  # fmt: skip
+FAMILY_NAMES = (
+    "Peeters", "Janssens", "Maes", "Jacobs", "Mertens", "Willems", "Claes", "Goossens", "Wouters", "De Smet",
+    "Dubois", "Lambert", "Dupont", "Martin", "Simon", "Laurent", "Leclercq", "El Amrani", "Schmitz", "Kessler",
+)  # fmt: skip
+EMPLOYER_NAMES = (
+    "Bakkerij Peeters", "Transports Lambert", "Zorgcentrum De Linde", "Ateliers Dupont", "Garage Schmitz",
+    "Stad Leuven", "Clinique Saint-Luc", "Brouwerij Maes", "Nettoyage Martin", "Logistiek Wouters",
+    "Eupener Druckerei", "Hôtel Leclercq",
+)  # fmt: skip
+OA_NUMBERS = (100, 200, 300, 400, 500, 600, 900)
+
+
+@dataclass(frozen=True)
+class SimulatedEmployer:
+    enterprise_number: str
+    name: str
+    prevention_services: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SimulatedPerson:
+    ssin: str
+    given_name: str
+    family_name: str
+    birth_date: date
+    death_date: date | None = None
+    replaced_by: str | None = None
+    oa_number: int | None = None
+    affiliated_since: date | None = None
+    registrations: tuple[tuple[str, date], ...] = ()
+    employers: tuple[str, ...] = ()
+    trio_dossier: bool = False
+
+
+@dataclass
+class Population:
+    persons: dict[str, SimulatedPerson] = field(default_factory=dict)
+    employers: dict[str, SimulatedEmployer] = field(default_factory=dict)
+    unknown_ssin: str = ""
+    deceased_ssin: str = ""
+    replaced_ssin: str = ""
+
+    def pseudonym(self, ssin: str, domain: str) -> str:
+        """Stable per (person, domain); stands in for eHealth's blinded pseudonymisation."""
+        return hashlib.sha256(f"{domain}:{ssin}".encode()).hexdigest()[:24]
+
+    def person_of_pseudonym(self, pseudonym: str, domain: str) -> SimulatedPerson | None:
+        for person in self.persons.values():
+            if self.pseudonym(person.ssin, domain) == pseudonym:
+                return person
+        return None
+
+
+def build_population(size: int = 240, seed: int = 26060) -> Population:
+    if size < 20:
+        raise ValueError("the demo population needs at least 20 persons to cover every pattern")
+    rng = random.Random(seed)  # noqa: S311 - demo data, not security
+    registry = OrganisationRegistry.load()
+    regional = sorted(o.enterprise_number for o in registry if o.type is OrganisationType.REGIONAL_SERVICE)
+    prevention = sorted(o.enterprise_number for o in registry if o.type is OrganisationType.PREVENTION_SERVICE)
+
+    population = Population()
+    for index, name in enumerate(EMPLOYER_NAMES):
+        number = make_enterprise_number(3_000_000 + index * 7_919)
+        services: tuple[str, ...]
+        if index == 0:
+            services = ()  # an employer without prevention service
+        elif index == 1:
+            services = (prevention[0], prevention[1])
+        else:
+            services = (prevention[index % len(prevention)],)
+        population.employers[number] = SimulatedEmployer(number, name, services)
+    employers = list(population.employers)
+
+    used: set[str] = set()
+
+    def new_ssin() -> tuple[str, date]:
+        while True:
+            birth = date(1960, 1, 1) + timedelta(days=rng.randrange(365 * 40))
+            ssin = make_ssin(birth, rng.randrange(1, 998))
+            if ssin not in used:
+                used.add(ssin)
+                return ssin, birth
+
+    for index in range(size):
+        ssin, birth = new_ssin()
+        oa_number = OA_NUMBERS[index % len(OA_NUMBERS)] if index % 11 != 10 else None  # some affiliated nowhere
+        registered_with: list[str]
+        if index < len(regional):
+            registered_with = [regional[index]]
+        elif index % 10 == 0:
+            registered_with = rng.sample(regional, 2)  # two regional registrations
+        elif index % 10 < 7:
+            registered_with = [rng.choice(regional)]
+        else:
+            registered_with = []
+        if index < len(employers):
+            person_employers = [employers[index]]
+        else:
+            roll = rng.random()
+            person_employers = [] if roll < 0.3 else rng.sample(employers, 2 if roll > 0.85 else 1)
+        population.persons[ssin] = SimulatedPerson(
+            ssin=ssin,
+            given_name=rng.choice(GIVEN_NAMES),
+            family_name=rng.choice(FAMILY_NAMES),
+            birth_date=birth,
+            oa_number=oa_number,
+            affiliated_since=date(2015, 1, 1) + timedelta(days=rng.randrange(3000)) if oa_number else None,
+            registrations=tuple(
+                (service, date(2026, 1, 1) + timedelta(days=rng.randrange(300))) for service in registered_with
+            ),
+            employers=tuple(person_employers),
+            trio_dossier=rng.random() < 0.2,
+        )
+
+    persons = list(population.persons.values())
+    deceased = persons[len(regional)]
+    population.persons[deceased.ssin] = _replace(deceased, death_date=date(2026, 9, 14))
+    population.deceased_ssin = deceased.ssin
+
+    # A National Register mutation: the old SSIN points to the new one, which carries the person on.
+    moved = persons[len(regional) + 1]
+    successor, _ = new_ssin()
+    population.persons[moved.ssin] = _replace(moved, replaced_by=successor)
+    population.persons[successor] = _replace(moved, ssin=successor)
+    population.replaced_ssin = moved.ssin
+
+    population.unknown_ssin, _ = new_ssin()
+    return population
+
+
+def _replace(person: SimulatedPerson, **changes: object) -> SimulatedPerson:
+    from dataclasses import replace
+
+    return replace(person, **changes)  # type: ignore[arg-type]
