@@ -3,10 +3,12 @@ the shared outbound HTTP client."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
+import structlog
 from fastapi import FastAPI
 
 from rp_api import __version__, docs, handlers, openapi
@@ -29,6 +31,21 @@ Every answer carries `BelGov-Trace-Id`; every error is `application/problem+json
 """
 
 
+log = structlog.get_logger(__name__)
+
+
+async def _purge_expired_links(resolver: LinkResolver, interval_s: float) -> None:
+    """Person links older than their time to live are removed (access-management data: 24 hours at most)."""
+    while True:
+        try:
+            removed = await resolver.purge_expired()
+            if removed:
+                log.info("link_cache_purged", rows=removed)
+        except Exception as exc:  # the next round tries again; a failure must not stop the service
+            log.warning("link_cache_purge_failed", error_type=type(exc).__name__)
+        await asyncio.sleep(interval_s)
+
+
 def create_app(
     settings: Settings | None = None, *, upstream_transport: httpx.AsyncBaseTransport | None = None
 ) -> FastAPI:
@@ -47,14 +64,17 @@ def create_app(
         ) as http:
             app.state.http = http
             app.state.token_verifier = build_verifier(settings, http)
-            app.state.link_resolver = LinkResolver(
+            resolver = LinkResolver(
                 Upstreams.build(http, settings.upstream),
                 create_sessionmaker(engine),
                 ttl_s=settings.link_cache_ttl_s,
             )
+            app.state.link_resolver = resolver
+            purging = asyncio.create_task(_purge_expired_links(resolver, settings.link_cache_purge_interval_s))
             try:
                 yield
             finally:
+                purging.cancel()
                 await engine.dispose()
 
     app = FastAPI(

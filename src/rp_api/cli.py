@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import sys
 from pathlib import Path
 from types import ModuleType
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 import uvicorn
@@ -51,18 +53,39 @@ def _with_database(settings: Settings, *, stop_at_exit: bool = True) -> Settings
     return settings.model_copy(update={"database_url": server.url})
 
 
-def _serve(settings: Settings) -> None:
+def _server(app: Any, host: str, port: int) -> uvicorn.Server:
+    config = uvicorn.Config(
+        app, host=host, port=port, log_config=None, access_log=False, server_header=False, proxy_headers=False
+    )
+    return uvicorn.Server(config)
+
+
+def _serve(settings: Settings, *, with_simulator: bool = False) -> None:
+    """Serve the API; with the simulator, both run in this process and stop together."""
     from rp_api.app import create_app
 
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
-        access_log=False,
-        server_header=False,
-        proxy_headers=False,
-    )
+    api = _server(create_app(settings), settings.host, settings.port)
+    if not with_simulator:
+        api.run()
+        return
+    from rp_api.simulator.app import create_simulator_app
+
+    simulator = _server(create_simulator_app(settings.simulator), settings.simulator.host, settings.simulator.port)
+    simulator.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
+
+    async def both() -> None:
+        running = asyncio.ensure_future(simulator.serve())
+        while not simulator.started:
+            if running.done():
+                return await running
+            await asyncio.sleep(0.05)
+        try:
+            await api.serve()
+        finally:
+            simulator.should_exit = True
+            await running
+
+    asyncio.run(both())
 
 
 @app.command()
@@ -80,6 +103,9 @@ def demo(
     if data_dir is not None:
         overrides["data_dir"] = data_dir
     settings = _with_database(_settings(**overrides))
+    if settings.upstream.national_register_url is None:  # no real sources configured: use the simulator
+        simulated = settings.upstream.with_base(f"http://{settings.simulator.host}:{settings.simulator.port}")
+        settings = settings.model_copy(update={"upstream": simulated})
     migrate.upgrade(settings.sqlalchemy_url())
     from rp_api.authz.organisations import OrganisationRegistry
     from rp_api.demo import DEMO_TOKEN_LIFETIME_S, write_demo_tokens
@@ -90,10 +116,23 @@ def demo(
         f"rp-api demo: development tokens above (valid {DEMO_TOKEN_LIFETIME_S // 3600} h), also in {tokens}:\n"
         f"  source {tokens}\n"
         f'  curl -s -H "Authorization: Bearer $TOKEN_VDAB_ADVISOR" http://{settings.host}:{settings.port}/rp/v1/me\n'
-        f"rp-api demo: http://{settings.host}:{settings.port}/docs  (health: /health, API under /rp/v1)",
+        f"rp-api demo: http://{settings.host}:{settings.port}/docs  (health: /health, API under /rp/v1)\n"
+        f"rp-api demo: simulated authentic sources on http://{settings.simulator.host}:{settings.simulator.port}"
+        " (GET /_control/services)",
         err=True,
     )
-    _serve(settings)
+    _serve(settings, with_simulator=True)
+
+
+@app.command()
+def simulator() -> None:
+    """Serve the fake authentic sources on RP_SIMULATOR__HOST:RP_SIMULATOR__PORT (127.0.0.1:8001)."""
+    from rp_api.logs import configure_logging
+    from rp_api.simulator.app import create_simulator_app
+
+    settings = _settings()
+    configure_logging(settings.log_level)
+    _server(create_simulator_app(settings.simulator), settings.simulator.host, settings.simulator.port).run()
 
 
 @app.command("migrate")

@@ -169,6 +169,9 @@ class Settings(BaseSettings):
     link_cache_ttl_s: int = Field(
         default=86_400, ge=0, le=86_400, description="How long fetched person links are reused (24 h at most)."
     )
+    link_cache_purge_interval_s: float = Field(
+        default=900, ge=1, description="How often expired person links are removed from the cache."
+    )
     organisations_file: Path | None = Field(
         default=None, description="Organisation registry (JSON); unset: the one shipped in the package."
     )

@@ -168,3 +168,16 @@ async def test_cli_reports_a_tampered_row(own_database: URL, monkeypatch: pytest
     assert "BROKEN" in broken.output
     assert "seq 4" in broken.output
     assert "record content was changed" in broken.output
+
+
+async def test_no_audit_record_no_answer(
+    audited_client: httpx.AsyncClient, connection: AsyncConnection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(session: AsyncSession, records: object) -> None:
+        raise RuntimeError("audit table unavailable")
+
+    monkeypatch.setattr(audit_repository, "append", broken)
+    response = await audited_client.post("/rp/v1/audited/ok")
+    assert response.status_code == 500
+    assert response.json()["type"] == "urn:problem-type:belgif:internalServerError"
+    assert await connection.scalar(text("SELECT count(*) FROM audit_probe")) == 0  # nothing revealed, nothing kept

@@ -179,9 +179,16 @@ async def test_a_failing_source_is_a_denial(
     assert await audit_rows(connection) == [(insured.ssin, "deny", reason)]
 
 
+@pytest.mark.parametrize("fault", ["error", "timeout", "malformed"])
 @pytest.mark.parametrize("source", ["jobSeeker", "dimona", "seedConnect"])
 async def test_each_source_of_the_other_types_fails_closed(
-    probe: httpx.AsyncClient, tokens: TokenFactory, population: Population, simulator: SimulatorState, source: str
+    probe: httpx.AsyncClient,
+    tokens: TokenFactory,
+    population: Population,
+    simulator: SimulatorState,
+    connection: AsyncConnection,
+    source: str,
+    fault: str,
 ) -> None:
     employed = person(population, lambda p: any(population.employers[e].prevention_services for e in p.employers))
     service = population.employers[next(e for e in employed.employers if population.employers[e].prevention_services)]
@@ -190,9 +197,14 @@ async def test_each_source_of_the_other_types_fails_closed(
         if source == "jobSeeker"
         else tokens.token(service.prevention_services[0], ["occupationalPhysician"])
     )
-    simulator.faults[source] = "error"  # type: ignore[assignment]
+    simulator.faults[source] = fault  # type: ignore[assignment]
     response = await call(probe, token, employed.ssin)
-    assert response.status_code == 503
+    assert response.status_code == (502 if fault == "malformed" else 503)
+    assert employed.ssin not in response.text
+    assert employed.family_name not in response.text
+    assert [(outcome, reason) for _, outcome, reason in await audit_rows(connection)] == [
+        ("deny", "sourceBadResponse" if fault == "malformed" else "sourceUnavailable")
+    ]
 
 
 async def test_concurrent_cold_requests_make_one_call_per_source(

@@ -22,3 +22,27 @@ def test_token_verification_bench_runs(repo_root: Path, tmp_path: Path) -> None:
     result = json.loads(output.read_text())
     assert set(result["ratios"]) == {"raw", "naive", "first sight", "reuse"}
     assert result["ratios"]["raw"] == 1.0
+
+
+def test_cold_decision_bench_runs(repo_root: Path, tmp_path: Path) -> None:
+    output = tmp_path / "cold.json"
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "bench/cold_decision.py",
+            "--persons",
+            "2",
+            "--latency-ms",
+            "5",
+            "--output",
+            str(output),
+        ],
+        cwd=repo_root,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=180,
+    )
+    assert completed.returncode in (0, 1), completed.stderr[-2000:]
+    result = json.loads(output.read_text())
+    assert {"insurer", "regionalService", "preventionService", "concurrent50"} <= set(result)

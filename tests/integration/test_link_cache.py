@@ -1,0 +1,64 @@
+"""The link cache: reused within its time to live, fetched again after it, purged when expired."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from fastapi import FastAPI
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from rp_api.authz.links import LinkResolver
+from rp_api.domain.actors import OrganisationType
+from rp_api.simulator.app import SimulatorState
+from rp_api.simulator.population import Population
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+async def test_time_to_live_and_purge(
+    app: FastAPI, engine: AsyncEngine, simulator: SimulatorState, population: Population
+) -> None:
+    insured = next(p for p in population.persons.values() if p.oa_number == 200 and not p.replaced_by)
+    async with engine.begin() as connection:
+        await connection.execute(text("DELETE FROM person_link_cache"))
+    async with app.router.lifespan_context(app):
+        live: LinkResolver = app.state.link_resolver
+        clock = Clock()
+        resolver = LinkResolver(live.upstreams, live.sessionmaker, ttl_s=3600, clock=clock)
+
+        links = await resolver.resolve(insured.ssin, OrganisationType.INSURER, trace_id=None)
+        assert links.insurer_oa_number == 200
+        assert dict(simulator.calls) == {"nationalRegister": 1, "memberData": 1}
+
+        clock.now += timedelta(minutes=59)
+        await resolver.resolve(insured.ssin, OrganisationType.INSURER, trace_id=None)
+        assert dict(simulator.calls) == {"nationalRegister": 1, "memberData": 1}
+
+        clock.now += timedelta(minutes=2)  # past the hour: fetched again
+        await resolver.resolve(insured.ssin, OrganisationType.INSURER, trace_id=None)
+        assert dict(simulator.calls) == {"nationalRegister": 2, "memberData": 2}
+
+        clock.now += timedelta(hours=2)
+        assert await resolver.purge_expired() == 2
+        async with engine.connect() as connection:
+            assert await connection.scalar(text("SELECT count(*) FROM person_link_cache")) == 0
+
+
+async def test_an_unknown_person_is_cached_as_absent(
+    app: FastAPI, engine: AsyncEngine, simulator: SimulatorState, population: Population
+) -> None:
+    async with engine.begin() as connection:
+        await connection.execute(text("DELETE FROM person_link_cache"))
+    async with app.router.lifespan_context(app):
+        resolver: LinkResolver = app.state.link_resolver
+        for _ in range(2):
+            links = await resolver.resolve(population.unknown_ssin, OrganisationType.INAMI, trace_id=None)
+            assert not links.registered
+    assert simulator.calls["nationalRegister"] == 1
