@@ -21,7 +21,7 @@ from rp_api.routers import api_router
 from rp_api.schemas.base import ApiModel
 from rp_api.settings import Settings
 from rp_api.simulator.app import SimulatorState
-from rp_api.simulator.population import Population, SimulatedPerson
+from rp_api.simulator.population import Population, SimulatedEmployer, SimulatedPerson
 from tests.token_factory import TokenFactory
 
 
@@ -55,8 +55,11 @@ def person(population: Population, where: Callable[[SimulatedPerson], bool]) -> 
     return next(p for p in population.persons.values() if where(p) and p.ssin not in special and not p.replaced_by)
 
 
-def org_label(tokens: TokenFactory, enterprise_number: str) -> str:
-    return tokens.organisation(enterprise_number).enterprise_number
+def employed_with_prevention_service(population: Population) -> tuple[SimulatedPerson, SimulatedEmployer]:
+    """A person with an employer affiliated to a prevention service, and that employer."""
+    employed = person(population, lambda p: any(population.employers[e].prevention_services for e in p.employers))
+    employer = next(e for e in employed.employers if population.employers[e].prevention_services)
+    return employed, population.employers[employer]
 
 
 async def call(client: httpx.AsyncClient, token: str, ssin: str, path: str = "/rp/v1/probe/persons") -> httpx.Response:
@@ -75,8 +78,7 @@ async def test_each_organisation_type_reaches_its_linked_person(
     registered = person(
         population, lambda p: any(r == tokens.organisation("Forem").enterprise_number for r, _ in p.registrations)
     )
-    employed = person(population, lambda p: any(population.employers[e].prevention_services for e in p.employers))
-    service = population.employers[next(e for e in employed.employers if population.employers[e].prevention_services)]
+    employed, service = employed_with_prevention_service(population)
     cases = [
         (tokens.token("Solidaris", ["administrative"]), insured.ssin, "insurerAffiliation"),
         (tokens.token("Forem", ["referenceAdvisor"]), registered.ssin, "regionalRegistration"),
@@ -190,8 +192,7 @@ async def test_each_source_of_the_other_types_fails_closed(
     source: str,
     fault: str,
 ) -> None:
-    employed = person(population, lambda p: any(population.employers[e].prevention_services for e in p.employers))
-    service = population.employers[next(e for e in employed.employers if population.employers[e].prevention_services)]
+    employed, service = employed_with_prevention_service(population)
     token = (
         tokens.token("VDAB", ["referenceAdvisor"])
         if source == "jobSeeker"
