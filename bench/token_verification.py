@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/token_verification.py [--rounds 7] [--batch 2000]
 
-Four measures, each the median over rounds of the mean time of one batch:
+Four measures, taken in turn within each round (so that drift hits them alike), each the median over rounds of
+the mean time of one batch, all through the same harness (a coroutine awaited per call):
 - raw: ``RSAPublicKey.verify`` of the token's signature (the floor; about 40 µs on a 2-core machine);
 - naive: ``jose.jwt.decode`` with the JWK as a dict (parses the key on every call), for reference;
 - first sight: API RP's verifier with its token cache off, i.e. a token never seen before (keys already parsed);
@@ -39,14 +40,18 @@ from rp_api.settings import Environment, Settings
 TARGETS = {"first sight": 1.5, "reuse": 0.1}
 
 
-def per_call(run_batch: Callable[[], None], batch: int, rounds: int) -> float:
-    run_batch()  # warm-up
-    samples = []
+def interleaved(batches: dict[str, Callable[[], None]], batch: int, rounds: int) -> dict[str, float]:
+    """Each round runs every measure once, in turn, so that drift of the machine (frequency, other load) hits them
+    alike; the result is the median over rounds of the time per call."""
+    for run_batch in batches.values():
+        run_batch()  # warm-up
+    samples: dict[str, list[float]] = {name: [] for name in batches}
     for _ in range(rounds):
-        started = time.perf_counter()
-        run_batch()
-        samples.append((time.perf_counter() - started) / batch)
-    return statistics.median(samples)
+        for name, run_batch in batches.items():
+            started = time.perf_counter()
+            run_batch()
+            samples[name].append((time.perf_counter() - started) / batch)
+    return {name: statistics.median(values) for name, values in samples.items()}
 
 
 def main() -> int:
@@ -78,26 +83,30 @@ def main() -> int:
     cached = build_verifier(settings(10_000), http)
 
     def batch_of(verify: Callable[[str], Awaitable[object]]) -> Callable[[], None]:
+        """The same harness for every measure: a coroutine awaited per call, on one event loop."""
+
         async def run() -> None:
             for _ in range(args.batch):
                 await verify(token)
 
         return lambda: loop.run_until_complete(run())
 
-    def raw() -> None:
-        for _ in range(args.batch):
-            public_key.verify(raw_signature, signing_input, padding.PKCS1v15(), hashes.SHA256())
+    async def raw(_: str) -> None:
+        public_key.verify(raw_signature, signing_input, padding.PKCS1v15(), hashes.SHA256())
 
-    def naive() -> None:
-        for _ in range(args.batch):
-            jwt.decode(token, jwk_dict, algorithms=["RS256"], audience=DEV_AUDIENCE, issuer=DEV_ISSUER)
+    async def naive(_: str) -> None:
+        jwt.decode(token, jwk_dict, algorithms=["RS256"], audience=DEV_AUDIENCE, issuer=DEV_ISSUER)
 
-    results = {
-        "raw": per_call(raw, args.batch, args.rounds),
-        "naive": per_call(naive, args.batch, args.rounds),
-        "first sight": per_call(batch_of(fresh.verify), args.batch, args.rounds),
-        "reuse": per_call(batch_of(cached.verify), args.batch, args.rounds),
-    }
+    results = interleaved(
+        {
+            "raw": batch_of(raw),
+            "naive": batch_of(naive),
+            "first sight": batch_of(fresh.verify),
+            "reuse": batch_of(cached.verify),
+        },
+        args.batch,
+        args.rounds,
+    )
     loop.run_until_complete(http.aclose())
     loop.close()
 

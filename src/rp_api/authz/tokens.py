@@ -17,7 +17,7 @@ import hashlib
 import re
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -226,6 +226,10 @@ class TokenVerifier:
         self.registry = registry
         self.clock = clock
         self._cache = _VerifiedCache(cache_size)
+        # Who a token speaks for depends only on its issuer, subject, organisation and roles claims: a new token
+        # of a known user reuses the checked principal (SSIN and enterprise number checks, registry, roles).
+        self._principals: dict[tuple[Any, ...], Principal] = {}
+        self._principals_size = max(cache_size, 1)
 
     async def verify(self, token: str) -> Principal:
         """The principal of a valid token; otherwise raises the matching Belgif problem (401 or 403)."""
@@ -275,4 +279,26 @@ class TokenVerifier:
             raise _invalid("signature")
 
         exp = check_registered_claims(claims, audience=issuer.config.audience, now=now, leeway=issuer.config.leeway_s)
-        return exp, principal_from_claims(claims, issuer, self.registry, exp=exp)
+        return exp, self._principal(claims, issuer, exp)
+
+    def _principal(self, claims: dict[str, Any], issuer: TrustedIssuer, exp: int) -> Principal:
+        roles = claims.get(issuer.config.roles_claim)
+        key = (
+            issuer.name,
+            claims.get("sub"),
+            repr(claims.get(KBO_CLAIM)),
+            repr(claims.get(EHEALTH_CBE_CLAIM)),
+            tuple(roles) if isinstance(roles, list) else repr(roles),
+        )
+        known = self._principals.get(key)
+        if known is None:
+            known = principal_from_claims(claims, issuer, self.registry, exp=exp)
+            if len(self._principals) >= self._principals_size:
+                del self._principals[next(iter(self._principals))]
+            self._principals[key] = known
+        token_id = claims.get("jti")
+        return replace(
+            known,
+            token_id=token_id if isinstance(token_id, str) and token_id else "",
+            expires_at=datetime.fromtimestamp(exp, UTC),
+        )
