@@ -1,6 +1,17 @@
 """SQLAlchemy 2 typed models. Importing this package registers every table on ``Base.metadata``."""
 
 from rp_api.models.audit import AuditChainHead, AuditEvent
+from rp_api.models.dossier import Dossier, DossierParticipant
+from rp_api.models.idempotency import IdempotencyRecord
 from rp_api.models.link_cache import PersonLinkCache
+from rp_api.models.registration_form import RegistrationForm
 
-__all__ = ["AuditChainHead", "AuditEvent", "PersonLinkCache"]
+__all__ = [
+    "AuditChainHead",
+    "AuditEvent",
+    "Dossier",
+    "DossierParticipant",
+    "IdempotencyRecord",
+    "PersonLinkCache",
+    "RegistrationForm",
+]
