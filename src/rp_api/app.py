@@ -18,7 +18,7 @@ from rp_api.clients import Upstreams
 from rp_api.db import create_engine, create_sessionmaker
 from rp_api.limits import BodyLimitMiddleware
 from rp_api.logs import configure_logging
-from rp_api.routers import authenticated_root, health, me
+from rp_api.routers import authenticated_root, dossiers, health, me, registration_forms
 from rp_api.settings import Settings
 from rp_api.tracing import RequestContextMiddleware
 
@@ -64,10 +64,12 @@ def create_app(
         ) as http:
             app.state.http = http
             app.state.token_verifier = build_verifier(settings, http)
+            app.state.registry = app.state.token_verifier.registry
             resolver = LinkResolver(
                 Upstreams.build(http, settings.upstream),
                 create_sessionmaker(engine),
                 ttl_s=settings.link_cache_ttl_s,
+                trio_domain=settings.upstream.trio_domain,
             )
             app.state.link_resolver = resolver
             purging = asyncio.create_task(_purge_expired_links(resolver, settings.link_cache_purge_interval_s))
@@ -91,7 +93,7 @@ def create_app(
     app.state.settings = settings
     handlers.install(app)
     app.include_router(health.router)
-    app.include_router(authenticated_root(me.router))
+    app.include_router(authenticated_root(me.router, dossiers.router, registration_forms.router))
     docs.install(app, openapi_url="/openapi.json")
     openapi.install(app)
     # Added last = outermost: the trace id wraps everything, including the body limit's 413.

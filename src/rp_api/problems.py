@@ -230,3 +230,46 @@ class ReplacedSsin(Problem):
 
     def __init__(self, replaced_by: str) -> None:
         super().__init__("The SSIN has been replaced; use replacedBy", extensions={"replacedBy": replaced_by})
+
+
+class RpProblem(Problem):
+    """API RP's own problem types, ``urn:problem-type:rp:<name>``, titled in the caller's language."""
+
+    name = "transitionNotAllowed"
+
+    def __init__(self, detail: str | None = None, *, lang: str = "en", status: int = 409) -> None:
+        from rp_api.i18n import title
+
+        self.type = f"urn:problem-type:rp:{self.name}"
+        self.title = title(self.name, lang)
+        self.status = status
+        super().__init__(detail)
+
+
+class TransitionNotAllowed(RpProblem):
+    name = "transitionNotAllowed"
+
+
+class FormNotDraft(RpProblem):
+    name = "formNotDraft"
+
+
+class PreconditionFailed(RpProblem):
+    name = "precondition"
+
+    def __init__(self, *, lang: str = "en") -> None:
+        super().__init__(lang=lang, status=412)
+
+
+class PreconditionRequired(RpProblem):
+    name = "preconditionRequired"
+
+    def __init__(self, *, lang: str = "en") -> None:
+        super().__init__(lang=lang, status=428)
+
+
+class IdempotencyKeyReused(RpProblem):
+    name = "idempotencyKeyReused"
+
+    def __init__(self, *, lang: str = "en") -> None:
+        super().__init__(lang=lang, status=422)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar, cast
 
@@ -21,6 +22,7 @@ from pydantic import TypeAdapter
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from rp_api.clients import Upstreams
+from rp_api.clients.base import UpstreamError, UpstreamModel
 from rp_api.clients.dimona import Employer
 from rp_api.clients.job_seeker import Registration
 from rp_api.clients.member_data import InsurerAffiliation
@@ -35,6 +37,18 @@ T = TypeVar("T")
 _ABSENT = {"absent": True}
 
 
+@dataclass(frozen=True)
+class Enrichment:
+    """What a dossier shows of the person, from the authentic sources (never stored beyond the link cache)."""
+
+    person: RegisteredPerson | None
+    affiliation: InsurerAffiliation | None
+    employers: tuple[tuple[Employer, tuple[PreventionService, ...]], ...]
+    registrations: tuple[Registration, ...]
+    trio_dossier_exists: bool | None
+    """None when not asked for, or when TRIO could not tell (the dossier is shown without it)."""
+
+
 class LinkResolver:
     def __init__(
         self,
@@ -42,9 +56,11 @@ class LinkResolver:
         sessionmaker: async_sessionmaker[AsyncSession],
         *,
         ttl_s: int,
+        trio_domain: str = "trio",
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.upstreams = upstreams
+        self.trio_domain = trio_domain
         self.sessionmaker = sessionmaker
         self.ttl = timedelta(seconds=ttl_s)
         self.clock = clock
@@ -66,6 +82,48 @@ class LinkResolver:
                 return _links(ssin, person, employments=employments)
             case _:
                 return _links(ssin, await register)
+
+    async def enrich(self, ssin: str, *, with_trio: bool, trace_id: str | None) -> Enrichment:
+        """Everything a dossier shows, every source at once (most answers are already cached by the decision)."""
+        today = self.clock().date()
+        person, affiliation, registrations, employers, trio = await asyncio.gather(
+            self._national_register(ssin, trace_id),
+            self._member_data(ssin, today, trace_id),
+            self._job_seeker(ssin, trace_id),
+            self._employers_with_services(ssin, today, trace_id),
+            self._trio(ssin, trace_id) if with_trio else _nothing(),
+        )
+        return Enrichment(person, affiliation, employers, tuple(registrations), trio)
+
+    async def _employers_with_services(
+        self, ssin: str, today: date, trace_id: str | None
+    ) -> tuple[tuple[Employer, tuple[PreventionService, ...]], ...]:
+        employers = await self._cached(
+            "dimona",
+            ssin,
+            lambda: self.upstreams.dimona.current_employers(ssin=ssin, on=today, trace_id=trace_id),
+            list[Employer],
+        )
+        services = await asyncio.gather(
+            *(self._prevention_services(employer.enterprise_number, trace_id) for employer in employers or [])
+        )
+        return tuple((e, tuple(found)) for e, found in zip(employers or [], services, strict=True))
+
+    async def _trio(self, ssin: str, trace_id: str | None) -> bool | None:
+        async def ask() -> TrioAnswer:
+            pseudonym = await self.upstreams.pseudonymisation.pseudonym(
+                ssin=ssin, domain=self.trio_domain, trace_id=trace_id
+            )
+            return TrioAnswer(
+                exists=await self.upstreams.trio.dossier_exists(pseudonym=pseudonym.pseudonym, trace_id=trace_id)
+            )
+
+        try:
+            answer = await self._cached("trio", ssin, ask, TrioAnswer)
+        except UpstreamError as exc:  # display data: the dossier is shown without it
+            log.warning("trio_unavailable", failure=exc.what)
+            return None
+        return answer.exists
 
     async def _national_register(self, ssin: str, trace_id: str | None) -> RegisteredPerson | None:
         return await self._cached(
@@ -93,18 +151,9 @@ class LinkResolver:
         return found or []
 
     async def _employments(self, ssin: str, today: date, trace_id: str | None) -> tuple[Employment, ...]:
-        employers = await self._cached(
-            "dimona",
-            ssin,
-            lambda: self.upstreams.dimona.current_employers(ssin=ssin, on=today, trace_id=trace_id),
-            list[Employer],
-        )
-        services = await asyncio.gather(
-            *(self._prevention_services(employer.enterprise_number, trace_id) for employer in employers or [])
-        )
         return tuple(
             Employment(employer.enterprise_number, frozenset(s.enterprise_number for s in found))
-            for employer, found in zip(employers or [], services, strict=True)
+            for employer, found in await self._employers_with_services(ssin, today, trace_id)
         )
 
     async def _prevention_services(self, employer: str, trace_id: str | None) -> list[PreventionService]:
@@ -145,6 +194,14 @@ class LinkResolver:
     async def purge_expired(self) -> int:
         async with self.sessionmaker() as session, session.begin():
             return await link_cache.purge_older_than(session, self.clock() - self.ttl)
+
+
+class TrioAnswer(UpstreamModel):
+    exists: bool
+
+
+async def _nothing() -> None:
+    return None
 
 
 def _links(ssin: str, person: RegisteredPerson | None, **found: Any) -> PersonLinks:

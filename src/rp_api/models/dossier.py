@@ -23,6 +23,9 @@ class Dossier(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     version: Mapped[int] = mapped_column(Integer, default=1)
 
+    # Optimistic concurrency: every UPDATE checks the version it read (the ETag); a stale one fails.
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
+
     participants: Mapped[list[DossierParticipant]] = relationship(lazy="raise", back_populates="dossier")
 
 

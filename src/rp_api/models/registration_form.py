@@ -22,6 +22,9 @@ class RegistrationForm(Base):
     routing: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(32))
     version: Mapped[int] = mapped_column(Integer, default=1)
+
+    # Optimistic concurrency: every UPDATE checks the version it read (the ETag); a stale one fails.
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
     created_by_organisation: Mapped[str] = mapped_column(String(10))
     created_by_type: Mapped[str] = mapped_column(String(32))
     created_by_role: Mapped[str] = mapped_column(String(40))

@@ -1,0 +1,76 @@
+"""Queries of dossiers and their participants."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rp_api.models.dossier import Dossier, DossierParticipant
+
+
+async def get(session: AsyncSession, dossier_id: uuid.UUID) -> Dossier | None:
+    return await session.get(Dossier, dossier_id)
+
+
+async def open_for(session: AsyncSession, ssin: str) -> tuple[Dossier, bool]:
+    """The person's dossier, created when there is none (concurrent openers get the same one)."""
+    created = (
+        await session.execute(
+            insert(Dossier)
+            .values(id=uuid.uuid4(), ssin=ssin, status="open", version=1)
+            .on_conflict_do_nothing(index_elements=[Dossier.ssin])
+            .returning(Dossier.id)
+        )
+    ).scalar_one_or_none()
+    dossier = (await session.execute(select(Dossier).where(Dossier.ssin == ssin))).scalar_one()
+    return dossier, created is not None
+
+
+async def join(session: AsyncSession, dossier_id: uuid.UUID, enterprise_number: str) -> None:
+    await session.execute(
+        insert(DossierParticipant)
+        .values(dossier_id=dossier_id, enterprise_number=enterprise_number)
+        .on_conflict_do_nothing()
+    )
+
+
+async def touch(session: AsyncSession, dossier_id: uuid.UUID) -> None:
+    """Something changed in the dossier: it moves up in every participant's modifiedSince query."""
+    await session.execute(
+        update(Dossier)
+        .where(Dossier.id == dossier_id)
+        .values(updated_at=func.clock_timestamp(), version=Dossier.version + 1)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def page_for_participant(
+    session: AsyncSession,
+    enterprise_number: str,
+    *,
+    modified_since: datetime | None,
+    status: str | None,
+    after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> list[Dossier]:
+    """Keyset pagination on (updated_at, id): a page costs the same at any depth."""
+    query = (
+        select(Dossier)
+        .join(DossierParticipant, DossierParticipant.dossier_id == Dossier.id)
+        .where(DossierParticipant.enterprise_number == enterprise_number)
+        .order_by(Dossier.updated_at, Dossier.id)
+        .limit(limit)
+    )
+    if modified_since is not None:
+        query = query.where(Dossier.updated_at >= modified_since)
+    if status is not None:
+        query = query.where(Dossier.status == status)
+    if after is not None:
+        query = query.where(
+            or_(Dossier.updated_at > after[0], and_(Dossier.updated_at == after[0], Dossier.id > after[1]))
+        )
+    return list((await session.execute(query)).scalars())

@@ -1,0 +1,82 @@
+"""Dossiers: open (or create) by SSIN in the body, read, and list those the caller's organisation takes part in."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import Path, Request
+from fastapi.responses import JSONResponse
+
+from rp_api.authz.person_guard import GuardedPerson
+from rp_api.db import DbSession
+from rp_api.idempotency import Idempotency
+from rp_api.preconditions import etag
+from rp_api.routers import API_PREFIX, api_router, problem_response
+from rp_api.schemas.dossier import DossierOpen, DossierOut, DossierPage, DossierQuery
+from rp_api.schemas.registration_form import drop_unset
+from rp_api.services import dossiers
+
+router = api_router(
+    tags=["Dossiers"],
+    responses={
+        404: problem_response("No such dossier or person, or one the caller may not see (404 before 403)."),
+        502: problem_response("An authentic source answered garbage: access denied (`badGateway`)."),
+        503: problem_response("An authentic source does not answer: access denied (`serviceUnavailable`)."),
+    },
+)
+DossierId = Annotated[uuid.UUID, Path(alias="dossierId", description="The dossier's opaque id.")]
+
+
+@router.post(
+    "/dossiers",
+    operation_id="openDossier",
+    summary="Open the person's dossier, creating it when there is none",
+    status_code=201,
+    response_model=DossierOut,
+    responses={
+        200: {"model": DossierOut, "description": "The dossier existed already."},
+        400: problem_response("Invalid SSIN, or a replaced one (`…cbss:input-validation:replacedSsin`)."),
+    },
+)
+async def open_dossier(body: DossierOpen, request: Request, session: DbSession, guard: GuardedPerson) -> JSONResponse:
+    idempotency = Idempotency(request, session, guard.principal)
+    if replayed := await idempotency.replay(body.model_dump(mode="json", by_alias=True)):
+        return replayed
+    dossier, created = await dossiers.open_dossier(session, guard, body.ssin)
+    view = await dossiers.read_dossier(
+        session, guard, request.app.state.link_resolver, request.app.state.registry, dossier, already_checked=True
+    )
+    response = JSONResponse(
+        drop_unset(view),
+        status_code=201 if created else 200,
+        headers={"Location": f"{API_PREFIX}/dossiers/{dossier.id}", "ETag": etag(dossier.version)},
+    )
+    return await idempotency.remember(response)
+
+
+@router.get(
+    "/dossiers/{dossierId}",
+    operation_id="getDossier",
+    summary="The dossier as the caller may see it",
+    response_model=DossierOut,
+)
+async def get_dossier(
+    dossier_id: DossierId, request: Request, session: DbSession, guard: GuardedPerson
+) -> JSONResponse:
+    dossier = await dossiers.load(session, dossier_id)
+    view = await dossiers.read_dossier(
+        session, guard, request.app.state.link_resolver, request.app.state.registry, dossier
+    )
+    return JSONResponse(drop_unset(view), headers={"ETag": etag(dossier.version)})
+
+
+@router.post(
+    "/dossiers/query",
+    operation_id="queryDossiers",
+    summary="The dossiers the caller's organisation takes part in",
+    response_model=DossierPage,
+)
+async def query_dossiers(query: DossierQuery, session: DbSession, guard: GuardedPerson) -> JSONResponse:
+    page = await dossiers.query_dossiers(session, guard, query, f"{API_PREFIX}/dossiers/query")
+    return JSONResponse(drop_unset(page))

@@ -1,0 +1,173 @@
+"""Registration forms (formulaire d'inscription, AMF) on a dossier, and their life cycle."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import Path, Request
+from fastapi.responses import JSONResponse
+
+from rp_api.authz.person_guard import GuardedPerson, PersonGuard
+from rp_api.db import DbSession
+from rp_api.domain.forms import FormAction
+from rp_api.domain.policy import Action
+from rp_api.i18n import language
+from rp_api.idempotency import Idempotency
+from rp_api.preconditions import etag, require_if_match
+from rp_api.routers import API_PREFIX, api_router, problem_response
+from rp_api.schemas.registration_form import (
+    FormContent,
+    RegistrationFormList,
+    RegistrationFormOut,
+    TargetGroupDecisionIn,
+    drop_unset,
+)
+from rp_api.services import dossiers
+from rp_api.services import registration_forms as forms
+
+router = api_router(
+    tags=["Registration forms"],
+    responses={
+        404: problem_response("No such form or dossier, or one the caller may not see (404 before 403)."),
+        503: problem_response("An authentic source does not answer: access denied."),
+    },
+)
+DossierId = Annotated[uuid.UUID, Path(alias="dossierId")]
+FormId = Annotated[uuid.UUID, Path(alias="formId")]
+CHANGE_PROBLEMS: dict[int | str, dict[str, Any]] = {
+    403: problem_response(
+        "Only the creating organisation (or, for the target-group decision, the insurer) may do this."
+    ),
+    409: problem_response(
+        "Not possible in the form's current state (`urn:problem-type:rp:…`, title in your language)."
+    ),
+    412: problem_response("The form changed since you read it: read it again (`If-Match`)."),
+    428: problem_response("`If-Match` with the form's `ETag` is required."),
+}
+
+
+def _answer(guard: PersonGuard, form: Any, status: int = 200, *, location: bool = False) -> JSONResponse:
+    headers = {"ETag": etag(form.version)}
+    if location:
+        headers["Location"] = f"{API_PREFIX}/registrationForms/{form.id}"
+    return JSONResponse(drop_unset(forms.view(guard, form)), status_code=status, headers=headers)
+
+
+@router.post(
+    "/dossiers/{dossierId}/registrationForms",
+    operation_id="createRegistrationForm",
+    summary="Start a registration form (insurer, occupational physician, or a regional service for routing C)",
+    status_code=201,
+    response_model=RegistrationFormOut,
+    responses={403: problem_response("The caller's role may not create a registration form.")},
+)
+async def create_form(
+    dossier_id: DossierId, content: FormContent, request: Request, session: DbSession, guard: GuardedPerson
+) -> JSONResponse:
+    idempotency = Idempotency(request, session, guard.principal)
+    if replayed := await idempotency.replay(content.model_dump(mode="json", by_alias=True)):
+        return replayed
+    dossier = await dossiers.load(session, dossier_id)
+    form = await forms.create(session, guard, dossier, content)
+    return await idempotency.remember(_answer(guard, form, 201, location=True))
+
+
+@router.get(
+    "/dossiers/{dossierId}/registrationForms",
+    operation_id="listRegistrationForms",
+    summary="The dossier's registration forms the caller may see",
+    response_model=RegistrationFormList,
+)
+async def list_forms(dossier_id: DossierId, session: DbSession, guard: GuardedPerson) -> JSONResponse:
+    dossier = await dossiers.load(session, dossier_id)
+    items = await forms.readable_of(session, guard, dossier)
+    page = RegistrationFormList(items=items, self_=f"{API_PREFIX}/dossiers/{dossier.id}/registrationForms")
+    return JSONResponse(drop_unset(page))
+
+
+@router.get(
+    "/registrationForms/{formId}",
+    operation_id="getRegistrationForm",
+    summary="A registration form as the caller may see it",
+    response_model=RegistrationFormOut,
+)
+async def get_form(form_id: FormId, session: DbSession, guard: GuardedPerson) -> JSONResponse:
+    form, _ = await forms.load_readable(
+        session, guard, form_id, action=Action.CONSULT_DOSSIER, operation="readRegistrationForm"
+    )
+    return _answer(guard, form)
+
+
+@router.put(
+    "/registrationForms/{formId}",
+    operation_id="updateRegistrationForm",
+    summary="Replace the content of a draft form (If-Match required)",
+    response_model=RegistrationFormOut,
+    responses=CHANGE_PROBLEMS,
+)
+async def update_form(
+    form_id: FormId, content: FormContent, request: Request, session: DbSession, guard: GuardedPerson
+) -> JSONResponse:
+    form, dossier = await forms.load_readable(
+        session, guard, form_id, action=Action.CONTRIBUTE_TO_DOSSIER, operation="updateRegistrationForm"
+    )
+    require_if_match(request, form.version)
+    lang = language(request.headers.get("accept-language"))
+    form = await forms.change(session, guard, form, dossier, FormAction.UPDATE, lang=lang, content=content)
+    return _answer(guard, form)
+
+
+async def _transition(
+    form_id: uuid.UUID,
+    action: FormAction,
+    request: Request,
+    session: DbSession,
+    guard: PersonGuard,
+    decision: TargetGroupDecisionIn | None = None,
+) -> JSONResponse:
+    idempotency = Idempotency(request, session, guard.principal)
+    if replayed := await idempotency.replay(decision.model_dump(mode="json", by_alias=True) if decision else {}):
+        return replayed
+    form, dossier = await forms.load_readable(
+        session, guard, form_id, action=Action.CONTRIBUTE_TO_DOSSIER, operation=f"{action}RegistrationForm"
+    )
+    require_if_match(request, form.version)
+    lang = language(request.headers.get("accept-language"))
+    form = await forms.change(session, guard, form, dossier, action, lang=lang, decision=decision)
+    return await idempotency.remember(_answer(guard, form))
+
+
+@router.post(
+    "/registrationForms/{formId}/submit",
+    operation_id="submitRegistrationForm",
+    summary="Submit a draft: valid at once, or (routing C) awaiting the insurer's target-group decision",
+    response_model=RegistrationFormOut,
+    responses=CHANGE_PROBLEMS,
+)
+async def submit_form(form_id: FormId, request: Request, session: DbSession, guard: GuardedPerson) -> JSONResponse:
+    return await _transition(form_id, FormAction.SUBMIT, request, session, guard)
+
+
+@router.post(
+    "/registrationForms/{formId}/cancel",
+    operation_id="cancelRegistrationForm",
+    summary="Cancel a form (its creator)",
+    response_model=RegistrationFormOut,
+    responses=CHANGE_PROBLEMS,
+)
+async def cancel_form(form_id: FormId, request: Request, session: DbSession, guard: GuardedPerson) -> JSONResponse:
+    return await _transition(form_id, FormAction.CANCEL, request, session, guard)
+
+
+@router.post(
+    "/registrationForms/{formId}/targetGroupDecision",
+    operation_id="decideTargetGroup",
+    summary="Routing C: the insurer decides whether the person belongs to the target group",
+    response_model=RegistrationFormOut,
+    responses=CHANGE_PROBLEMS,
+)
+async def decide_target_group(
+    form_id: FormId, decision: TargetGroupDecisionIn, request: Request, session: DbSession, guard: GuardedPerson
+) -> JSONResponse:
+    return await _transition(form_id, FormAction.DECIDE_TARGET_GROUP, request, session, guard, decision)

@@ -1,0 +1,157 @@
+"""Dossier (dossier de communication) documents."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import ConfigDict, Field
+
+from rp_api.identifiers import Ssin
+from rp_api.schemas.base import ApiModel
+from rp_api.schemas.registration_form import RegistrationFormOut
+
+_DOSSIER_ID = "7d1e2f3a-4b5c-4d6e-8f9a-0b1c2d3e4f5a"
+
+
+class DossierOpen(ApiModel):
+    """Open the person's dossier (created if there is none). The SSIN travels in the body, never in a URL."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"ssin": "85073003328"}]})
+
+    ssin: Ssin
+
+
+class PersonOut(ApiModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"ssin": "85073003328", "givenName": "An", "familyName": "Peeters"}]}
+    )
+
+    ssin: str
+    given_name: str | None = None
+    family_name: str | None = None
+    deceased: bool | None = None
+
+
+class OrganisationRef(ApiModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"enterpriseNumber": "0411159046", "name": "Idewe"}]})
+
+    enterprise_number: str
+    name: str | None = None
+
+
+class InsurerOut(ApiModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"oaNumber": 300, "name": "Solidaris"}]})
+
+    oa_number: int
+    name: str | None = None
+
+
+class EmployerOut(ApiModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "enterpriseNumber": "0411159046",
+                    "name": "Bakkerij Peeters",
+                    "preventionServices": [{"enterpriseNumber": "0484833813", "name": "Idewe"}],
+                }
+            ]
+        }
+    )
+
+    enterprise_number: str
+    name: str
+    prevention_services: list[OrganisationRef]
+
+
+class RegionalServiceOut(ApiModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"enterpriseNumber": "0847877592", "name": "VDAB", "registrationDate": "2026-02-01"}]
+        }
+    )
+
+    enterprise_number: str
+    name: str | None = None
+    registration_date: date
+
+
+class DossierOut(ApiModel):
+    """The dossier as the caller may see it (enriched from the authentic sources, never stored beyond 24 h)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": _DOSSIER_ID,
+                    "status": "open",
+                    "person": {"ssin": "85073003328", "givenName": "An", "familyName": "Peeters"},
+                    "insurer": {"oaNumber": 300, "name": "Solidaris"},
+                    "employers": [],
+                    "regionalServices": [],
+                    "trioDossierExists": False,
+                    "registrationForms": [],
+                    "createdAt": "2026-11-20T09:00:00Z",
+                    "updatedAt": "2026-11-20T09:00:00Z",
+                    "self": f"/rp/v1/dossiers/{_DOSSIER_ID}",
+                }
+            ]
+        }
+    )
+
+    id: uuid.UUID
+    status: Literal["open", "closed"]
+    person: PersonOut
+    insurer: InsurerOut | None = None
+    employers: list[EmployerOut] | None = None
+    regional_services: list[RegionalServiceOut] | None = None
+    trio_dossier_exists: bool | None = None
+    registration_forms: list[RegistrationFormOut] = Field(default_factory=list)
+    created_at: datetime
+    updated_at: datetime
+    self_: str = Field(alias="self")
+
+
+class DossierQuery(ApiModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"modifiedSince": "2026-11-01T00:00:00Z", "pageSize": 20}]}
+    )
+
+    modified_since: datetime | None = None
+    status: Literal["open", "closed"] | None = None
+    page_size: int = Field(default=20, ge=1, le=100)
+    page: str | None = Field(default=None, max_length=200, description="The `next` cursor of the previous page.")
+
+
+class DossierSummary(ApiModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": _DOSSIER_ID,
+                    "status": "open",
+                    "ssin": "85073003328",
+                    "updatedAt": "2026-11-20T09:00:00Z",
+                    "self": f"/rp/v1/dossiers/{_DOSSIER_ID}",
+                }
+            ]
+        }
+    )
+
+    id: uuid.UUID
+    status: Literal["open", "closed"]
+    ssin: str
+    updated_at: datetime
+    self_: str = Field(alias="self")
+
+
+class DossierPage(ApiModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"items": [], "self": "/rp/v1/dossiers/query", "next": None}]}
+    )
+
+    items: list[DossierSummary]
+    self_: str = Field(alias="self")
+    next: str | None = None

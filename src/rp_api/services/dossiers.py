@@ -1,0 +1,129 @@
+"""Dossier use cases: open (or create), read with enrichment, and list what the caller takes part in."""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rp_api.authz.links import LinkResolver
+from rp_api.authz.organisations import OrganisationRegistry
+from rp_api.authz.person_guard import PersonGuard
+from rp_api.domain import forms as form_rules
+from rp_api.domain.actors import OrganisationType
+from rp_api.domain.forms import FormStatus
+from rp_api.domain.policy import Action
+from rp_api.domain.visibility import viewers_of
+from rp_api.models.dossier import Dossier
+from rp_api.problems import INVALID_INPUT, BadRequest, InputIssue, Problem, ResourceNotFound
+from rp_api.repositories import dossiers as dossier_repository
+from rp_api.repositories import registration_forms as form_repository
+from rp_api.schemas.dossier import DossierOut, DossierPage, DossierQuery, DossierSummary
+from rp_api.services.views import dossier_view, form_view
+
+DOSSIER = "dossier"
+
+
+async def open_dossier(session: AsyncSession, guard: PersonGuard, ssin: str) -> tuple[Dossier, bool]:
+    await guard(ssin, Action.CONSULT_DOSSIER, operation="openDossier", resource_type=DOSSIER)
+    dossier, created = await dossier_repository.open_for(session, ssin)
+    await dossier_repository.join(session, dossier.id, guard.principal.enterprise_number)
+    return dossier, created
+
+
+async def load(session: AsyncSession, dossier_id: uuid.UUID) -> Dossier:
+    dossier = await dossier_repository.get(session, dossier_id)
+    if dossier is None:
+        raise ResourceNotFound()
+    return dossier
+
+
+async def read_dossier(
+    session: AsyncSession,
+    guard: PersonGuard,
+    resolver: LinkResolver,
+    registry: OrganisationRegistry,
+    dossier: Dossier,
+    *,
+    already_checked: bool = False,
+) -> DossierOut:
+    """The dossier as the caller may see it. ``already_checked``: this call's guard (and audit record) was done."""
+    principal = guard.principal
+    if not already_checked:
+        await guard(
+            dossier.ssin,
+            Action.CONSULT_DOSSIER,
+            operation="readDossier",
+            resource_type=DOSSIER,
+            resource_id=str(dossier.id),
+        )
+    with_trio = principal.organisation_type in (OrganisationType.INSURER, OrganisationType.PREVENTION_SERVICE)
+    enrichment = await resolver.enrich(dossier.ssin, with_trio=with_trio, trace_id=guard.trace_id)
+    viewers = viewers_of(principal.organisation_type, principal.roles)
+    today = datetime.now(UTC).date()
+    forms = [
+        form_view(form, viewers, today=today)
+        for form in await form_repository.of_dossier(session, dossier.id)
+        if form_rules.may_read(
+            FormStatus(form.status),
+            organisation_type=principal.organisation_type,
+            is_creator=form.created_by_organisation == principal.enterprise_number,
+        )
+    ]
+    return dossier_view(dossier, enrichment, forms, viewers, registry)
+
+
+def _cursor(dossier: Dossier) -> str:
+    raw = json.dumps([dossier.updated_at.isoformat(), str(dossier.id)]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _after(cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        updated_at, dossier_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        return datetime.fromisoformat(updated_at), uuid.UUID(dossier_id)
+    except (ValueError, TypeError):
+        raise BadRequest(
+            [InputIssue(INVALID_INPUT, "Invalid page cursor", "use the `next` of a page", "body", "page")]
+        ) from None
+
+
+async def query_dossiers(session: AsyncSession, guard: PersonGuard, query: DossierQuery, self_link: str) -> DossierPage:
+    """One page of the dossiers the caller's organisation takes part in; access is checked again for each (and
+    audited: one record per person), and a dossier the caller may no longer see is left out of the page."""
+    dossiers = await dossier_repository.page_for_participant(
+        session,
+        guard.principal.enterprise_number,
+        modified_since=query.modified_since,
+        status=query.status,
+        after=_after(query.page) if query.page else None,
+        limit=query.page_size + 1,
+    )
+    more = len(dossiers) > query.page_size
+    dossiers = dossiers[: query.page_size]
+    items = []
+    for dossier in dossiers:
+        try:
+            await guard(
+                dossier.ssin,
+                Action.CONSULT_DOSSIER,
+                operation="queryDossiers",
+                resource_type=DOSSIER,
+                resource_id=str(dossier.id),
+            )
+        except Problem:
+            continue  # no longer linked (or a source is down): not listed; the denial is audited
+        items.append(
+            DossierSummary(
+                id=dossier.id,
+                status=dossier.status,
+                ssin=dossier.ssin,
+                updated_at=dossier.updated_at,
+                self_=f"/rp/v1/dossiers/{dossier.id}",
+            )
+        )
+    next_page = _cursor(dossiers[-1]) if more and dossiers else None
+    return DossierPage(items=items, self_=self_link, next=next_page)

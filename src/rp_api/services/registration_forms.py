@@ -1,0 +1,176 @@
+"""Registration form use cases: create, read, list, update while draft, submit, cancel, target-group decision."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.exc import StaleDataError
+
+from rp_api.authz.person_guard import PersonGuard
+from rp_api.domain import forms as rules
+from rp_api.domain.actors import Role
+from rp_api.domain.forms import FormAction, FormStatus, Routing
+from rp_api.domain.policy import Action
+from rp_api.domain.visibility import viewers_of
+from rp_api.models.dossier import Dossier
+from rp_api.models.registration_form import RegistrationForm
+from rp_api.problems import (
+    INVALID_INPUT,
+    BadRequest,
+    FormNotDraft,
+    InputIssue,
+    MissingPermission,
+    PreconditionFailed,
+    ResourceNotFound,
+    TransitionNotAllowed,
+)
+from rp_api.repositories import dossiers as dossier_repository
+from rp_api.repositories import registration_forms as form_repository
+from rp_api.schemas.registration_form import FormContent, RegistrationFormOut, TargetGroupDecisionIn
+from rp_api.services.views import form_view
+
+FORM = "registrationForm"
+
+
+def view(guard: PersonGuard, form: RegistrationForm) -> RegistrationFormOut:
+    principal = guard.principal
+    return form_view(form, viewers_of(principal.organisation_type, principal.roles), today=datetime.now(UTC).date())
+
+
+def _apply(form: RegistrationForm, content: FormContent) -> None:
+    if (
+        content.occupational_physician_name is not None
+        and Role(form.created_by_role) is not Role.OCCUPATIONAL_PHYSICIAN
+    ):
+        raise BadRequest(
+            [
+                InputIssue(
+                    INVALID_INPUT,
+                    "Only on a form created by an occupational physician",
+                    None,
+                    "body",
+                    "occupationalPhysicianName",
+                )
+            ]
+        )
+    form.expectations = content.expectations
+    form.work_problems = content.work_problems
+    form.incapacity_start_date = content.incapacity_start_date
+    form.insurer_contacts = (
+        content.insurer_contacts.model_dump(mode="json", exclude_none=True) if content.insurer_contacts else {}
+    )
+    form.occupational_physician_name = content.occupational_physician_name
+    question = content.physician_question
+    form.question_expectations = question.expectations if question else None
+    form.question_functional_capacities = question.functional_capacities if question else None
+    form.updated_at = datetime.now(UTC)
+
+
+async def create(session: AsyncSession, guard: PersonGuard, dossier: Dossier, content: FormContent) -> RegistrationForm:
+    principal = guard.principal
+    await guard(dossier.ssin, Action.CONTRIBUTE_TO_DOSSIER, operation="createRegistrationForm", resource_type=FORM)
+    creator_roles = principal.roles & rules.CREATOR_ROLES.get(principal.organisation_type, frozenset())
+    if not creator_roles:
+        raise MissingPermission("Your role may not create a registration form")
+    form = RegistrationForm(
+        id=uuid.uuid4(),
+        dossier_id=dossier.id,
+        routing=rules.routing_for(principal.organisation_type),
+        status=FormStatus.DRAFT,
+        created_by_organisation=principal.enterprise_number,
+        created_by_type=principal.organisation_type,
+        created_by_role=sorted(creator_roles)[0],
+    )
+    _apply(form, content)
+    form = await form_repository.add(session, form)
+    await dossier_repository.join(session, dossier.id, principal.enterprise_number)
+    await dossier_repository.touch(session, dossier.id)
+    return form
+
+
+async def load_readable(
+    session: AsyncSession, guard: PersonGuard, form_id: uuid.UUID, *, action: Action, operation: str
+) -> tuple[RegistrationForm, Dossier]:
+    """The form, if the caller may see it: the person guard first (audited), then the form's own rule."""
+    form = await form_repository.get(session, form_id)
+    if form is None:
+        raise ResourceNotFound()
+    dossier = await dossier_repository.get(session, form.dossier_id)
+    assert dossier is not None
+    await guard(dossier.ssin, action, operation=operation, resource_type=FORM, resource_id=str(form.id))
+    principal = guard.principal
+    if not rules.may_read(
+        FormStatus(form.status),
+        organisation_type=principal.organisation_type,
+        is_creator=form.created_by_organisation == principal.enterprise_number,
+    ):
+        raise ResourceNotFound()
+    return form, dossier
+
+
+async def change(
+    session: AsyncSession,
+    guard: PersonGuard,
+    form: RegistrationForm,
+    dossier: Dossier,
+    action: FormAction,
+    *,
+    lang: str,
+    content: FormContent | None = None,
+    decision: TargetGroupDecisionIn | None = None,
+) -> RegistrationForm:
+    principal = guard.principal
+    is_creator = form.created_by_organisation == principal.enterprise_number
+    if not rules.may_act(
+        action, organisation_type=principal.organisation_type, roles=principal.roles, is_creator=is_creator
+    ):
+        raise MissingPermission()
+    status = FormStatus(form.status)
+    target = rules.next_status(
+        action, status, Routing(form.routing), in_target_group=decision.in_target_group if decision else None
+    )
+    if target is None:
+        problem = FormNotDraft if action is FormAction.UPDATE else TransitionNotAllowed
+        raise problem(f"{action} is not possible on a form that is {status}", lang=lang)
+    now = datetime.now(UTC)
+    if content is not None:
+        _apply(form, content)
+    if decision is not None:
+        form.in_target_group = decision.in_target_group
+        form.target_group_motivation = decision.motivation
+        form.target_group_decided_by = principal.enterprise_number
+        form.target_group_decided_at = now
+        await dossier_repository.join(session, dossier.id, principal.enterprise_number)
+    if target is not status:
+        form.status = target
+        if target in (FormStatus.SUBMITTED, FormStatus.AWAITING_TARGET_GROUP_DECISION) and form.submitted_at is None:
+            form.submitted_at = now
+    form.updated_at = now
+    try:
+        await session.flush()
+    except StaleDataError:  # another request changed it between our read and our write: exactly one wins
+        raise PreconditionFailed(lang=lang) from None
+    await dossier_repository.touch(session, dossier.id)
+    return form
+
+
+async def readable_of(session: AsyncSession, guard: PersonGuard, dossier: Dossier) -> list[RegistrationFormOut]:
+    principal = guard.principal
+    await guard(
+        dossier.ssin,
+        Action.CONSULT_DOSSIER,
+        operation="listRegistrationForms",
+        resource_type=FORM,
+        resource_id=str(dossier.id),
+    )
+    return [
+        view(guard, form)
+        for form in await form_repository.of_dossier(session, dossier.id)
+        if rules.may_read(
+            FormStatus(form.status),
+            organisation_type=principal.organisation_type,
+            is_creator=form.created_by_organisation == principal.enterprise_number,
+        )
+    ]
