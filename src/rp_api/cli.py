@@ -88,6 +88,16 @@ def _serve(settings: Settings, *, with_simulator: bool = False) -> None:
     asyncio.run(both())
 
 
+async def _seed(settings: Settings, population: Any, registry: Any, seed: Any) -> int:
+    from rp_api.db import create_engine, create_sessionmaker
+
+    engine = create_engine(settings, settings.sqlalchemy_url())
+    try:
+        return int(await seed(create_sessionmaker(engine), population, registry))
+    finally:
+        await engine.dispose()
+
+
 @app.command()
 def serve() -> None:
     """Serve the API on RP_HOST:RP_PORT against RP_DATABASE_URL (migrations are applied by `rp-api migrate`)."""
@@ -108,9 +118,15 @@ def demo(
         settings = settings.model_copy(update={"upstream": simulated})
     migrate.upgrade(settings.sqlalchemy_url())
     from rp_api.authz.organisations import OrganisationRegistry
-    from rp_api.demo import DEMO_TOKEN_LIFETIME_S, write_demo_tokens
+    from rp_api.demo import DEMO_TOKEN_LIFETIME_S, seed_demo_data, walkthrough_person, write_demo_tokens
+    from rp_api.simulator.population import build_population
 
-    tokens = write_demo_tokens(settings.data_dir, OrganisationRegistry.load(settings.organisations_file))
+    registry = OrganisationRegistry.load(settings.organisations_file)
+    population = build_population(settings.simulator.population_size, settings.simulator.seed)
+    seeded = asyncio.run(_seed(settings, population, registry, seed_demo_data))
+    typer.echo(f"rp-api demo: {seeded} demo dossiers with registration forms added", err=True)
+    demo_ssin = walkthrough_person(population, registry).ssin
+    tokens = write_demo_tokens(settings.data_dir, registry, demo_ssin=demo_ssin)
     typer.echo(tokens.read_text(encoding="utf-8"))
     typer.echo(
         f"rp-api demo: development tokens above (valid {DEMO_TOKEN_LIFETIME_S // 3600} h), also in {tokens}:\n"
