@@ -5,24 +5,22 @@ from __future__ import annotations
 import base64
 import json
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rp_api.authz.links import LinkResolver
 from rp_api.authz.organisations import OrganisationRegistry
 from rp_api.authz.person_guard import PersonGuard
-from rp_api.domain import forms as form_rules
 from rp_api.domain.actors import OrganisationType
-from rp_api.domain.forms import FormStatus
 from rp_api.domain.policy import Action
 from rp_api.domain.visibility import viewers_of
 from rp_api.models.dossier import Dossier
 from rp_api.problems import INVALID_INPUT, BadRequest, InputIssue, Problem, ResourceNotFound
 from rp_api.repositories import dossiers as dossier_repository
-from rp_api.repositories import registration_forms as form_repository
 from rp_api.schemas.dossier import DossierOut, DossierPage, DossierQuery, DossierSummary
-from rp_api.services.views import dossier_view, form_view
+from rp_api.services import registration_forms
+from rp_api.services.views import dossier_view
 
 DOSSIER = "dossier"
 
@@ -63,16 +61,7 @@ async def read_dossier(
     with_trio = principal.organisation_type in (OrganisationType.INSURER, OrganisationType.PREVENTION_SERVICE)
     enrichment = await resolver.enrich(dossier.ssin, with_trio=with_trio, trace_id=guard.trace_id)
     viewers = viewers_of(principal.organisation_type, principal.roles)
-    today = datetime.now(UTC).date()
-    forms = [
-        form_view(form, viewers, today=today)
-        for form in await form_repository.of_dossier(session, dossier.id)
-        if form_rules.may_read(
-            FormStatus(form.status),
-            organisation_type=principal.organisation_type,
-            is_creator=form.created_by_organisation == principal.enterprise_number,
-        )
-    ]
+    forms = await registration_forms.readable_forms(session, guard, dossier)
     return dossier_view(dossier, enrichment, forms, viewers, registry)
 
 

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
 from rp_api.authz.person_guard import PersonGuard
+from rp_api.authz.principal import Principal
 from rp_api.domain import forms as rules
 from rp_api.domain.actors import Role
 from rp_api.domain.forms import FormAction, FormStatus, Routing
@@ -100,12 +101,7 @@ async def load_readable(
     dossier = await dossier_repository.get(session, form.dossier_id)
     assert dossier is not None
     await guard(dossier.ssin, action, operation=operation, resource_type=FORM, resource_id=str(form.id))
-    principal = guard.principal
-    if not rules.may_read(
-        FormStatus(form.status),
-        organisation_type=principal.organisation_type,
-        is_creator=form.created_by_organisation == principal.enterprise_number,
-    ):
+    if not readable_by(form, guard.principal):
         raise ResourceNotFound()
     return form, dossier
 
@@ -156,8 +152,21 @@ async def change(
     return form
 
 
+def readable_by(form: RegistrationForm, principal: Principal) -> bool:
+    return rules.may_read(
+        FormStatus(form.status),
+        organisation_type=principal.organisation_type,
+        is_creator=form.created_by_organisation == principal.enterprise_number,
+    )
+
+
+async def readable_forms(session: AsyncSession, guard: PersonGuard, dossier: Dossier) -> list[RegistrationFormOut]:
+    """The dossier's forms the caller may read, as it may see them (its access to the person is checked already)."""
+    forms = await form_repository.of_dossier(session, dossier.id)
+    return [view(guard, form) for form in forms if readable_by(form, guard.principal)]
+
+
 async def readable_of(session: AsyncSession, guard: PersonGuard, dossier: Dossier) -> list[RegistrationFormOut]:
-    principal = guard.principal
     await guard(
         dossier.ssin,
         Action.CONSULT_DOSSIER,
@@ -165,12 +174,4 @@ async def readable_of(session: AsyncSession, guard: PersonGuard, dossier: Dossie
         resource_type=FORM,
         resource_id=str(dossier.id),
     )
-    return [
-        view(guard, form)
-        for form in await form_repository.of_dossier(session, dossier.id)
-        if rules.may_read(
-            FormStatus(form.status),
-            organisation_type=principal.organisation_type,
-            is_creator=form.created_by_organisation == principal.enterprise_number,
-        )
-    ]
+    return await readable_forms(session, guard, dossier)
