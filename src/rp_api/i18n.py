@@ -29,6 +29,18 @@ TITLES: dict[str, dict[str, str]] = {
         "nl": "If-Match met de ETag van de resource is vereist",
         "de": "If-Match mit dem ETag der Ressource ist erforderlich",
     },
+    "registrationFormNotValid": {
+        "en": "The request needs a submitted registration form of this dossier",
+        "fr": "La demande requiert un formulaire d'inscription soumis de ce dossier",
+        "nl": "De aanvraag vereist een ingediend aanmeldingsformulier van dit dossier",
+        "de": "Der Antrag erfordert ein eingereichtes Anmeldeformular dieses Dossiers",
+    },
+    "batchItemRefused": {
+        "en": "An item of the batch cannot be applied; nothing was changed",
+        "fr": "Un élément du lot ne peut être appliqué ; rien n'a été modifié",
+        "nl": "Een element van de batch kan niet worden toegepast; er werd niets gewijzigd",
+        "de": "Ein Element des Stapels kann nicht angewendet werden; nichts wurde geändert",
+    },
     "idempotencyKeyReused": {
         "en": "This Idempotency-Key was used for another request",
         "fr": "Cette Idempotency-Key a servi pour une autre requête",

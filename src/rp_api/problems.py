@@ -273,3 +273,17 @@ class IdempotencyKeyReused(RpProblem):
 
     def __init__(self, *, lang: str = "en") -> None:
         super().__init__(lang=lang, status=422)
+
+
+class RegistrationFormNotValid(RpProblem):
+    name = "registrationFormNotValid"
+
+
+class ItemsRefused(RpProblem):
+    """A batch item cannot be applied in the current state of what it names (nothing of the batch is applied)."""
+
+    name = "batchItemRefused"
+
+    def __init__(self, items: list[dict[str, Any]], *, lang: str = "en") -> None:
+        super().__init__("No item of the batch was applied", lang=lang)
+        self.extensions["items"] = items

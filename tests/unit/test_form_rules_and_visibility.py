@@ -138,6 +138,9 @@ VISIBILITY_TABLE = {
     "form.occupationalPhysicianName": EVERY,
     "form.physicianQuestion.expectations": EVERY,
     "form.physicianQuestion.functionalCapacities": PHYS,
+    "request.content": EVERY,
+    "request.medicalInformation": {Viewer.INSURER_PHYSICIAN, Viewer.INAMI_PHYSICIAN},
+    "request.medicalAdvice": {Viewer.INSURER_PHYSICIAN, Viewer.INAMI_PHYSICIAN},
 }
 
 

@@ -70,10 +70,21 @@ VISIBILITY: dict[str, frozenset[Viewer]] = {
     "form.occupationalPhysicianName": EVERYONE,
     "form.physicianQuestion.expectations": EVERYONE,
     "form.physicianQuestion.functionalCapacities": PHYSICIANS,
+    # requests (medical information is written by the insurer's physicians for INAMI's medical inspector)
+    "request.content": EVERYONE,
+    "request.medicalInformation": frozenset({Viewer.INSURER_PHYSICIAN, Viewer.INAMI_PHYSICIAN}),
+    "request.medicalAdvice": frozenset({Viewer.INSURER_PHYSICIAN, Viewer.INAMI_PHYSICIAN}),
 }
 """Field → who sees it. A field missing from this map is shown to nobody (deny by default)."""
 
-HEALTH_FIELDS = frozenset({"form.incapacityStartDate", "form.physicianQuestion.functionalCapacities"})
+HEALTH_FIELDS = frozenset(
+    {
+        "form.incapacityStartDate",
+        "form.physicianQuestion.functionalCapacities",
+        "request.medicalInformation",
+        "request.medicalAdvice",
+    }
+)
 
 
 def visible(field: str, viewers: frozenset[Viewer]) -> bool:

@@ -5,13 +5,19 @@ from rp_api.models.dossier import Dossier, DossierParticipant
 from rp_api.models.idempotency import IdempotencyRecord
 from rp_api.models.link_cache import PersonLinkCache
 from rp_api.models.registration_form import RegistrationForm
+from rp_api.models.request import Decision, DecisionRound, HoursReport, Request, RequestParty
 
 __all__ = [
     "AuditChainHead",
     "AuditEvent",
+    "Decision",
+    "DecisionRound",
     "Dossier",
     "DossierParticipant",
+    "HoursReport",
     "IdempotencyRecord",
     "PersonLinkCache",
     "RegistrationForm",
+    "Request",
+    "RequestParty",
 ]

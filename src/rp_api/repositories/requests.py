@@ -1,0 +1,143 @@
+"""Queries of requests, their parties, decisions and hours."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import date, datetime
+
+from sqlalchemy import Row, and_, func, or_, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rp_api.models.dossier import Dossier
+from rp_api.models.request import Decision, DecisionRound, HoursReport, Request, RequestParty
+
+
+async def add(session: AsyncSession, request: Request, parties: set[str]) -> Request:
+    session.add(request)
+    await session.flush()
+    await session.execute(
+        insert(RequestParty)
+        .values([{"request_id": request.id, "enterprise_number": p} for p in sorted(parties)])
+        .on_conflict_do_nothing()
+    )
+    await session.refresh(request)
+    return request
+
+
+async def get(session: AsyncSession, request_id: uuid.UUID) -> Request | None:
+    return await session.get(Request, request_id)
+
+
+async def many(session: AsyncSession, request_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, tuple[Request, str]]:
+    """Requests by id, each with its person's SSIN, locked for the rest of the transaction."""
+    query = (
+        select(Request, Dossier.ssin)
+        .join(Dossier, Dossier.id == Request.dossier_id)
+        .where(Request.id.in_(request_ids))
+        .with_for_update(of=Request)
+    )
+    return {request.id: (request, ssin) for request, ssin in (await session.execute(query)).all()}
+
+
+async def of_dossier(session: AsyncSession, dossier_id: uuid.UUID) -> list[Request]:
+    query = select(Request).where(Request.dossier_id == dossier_id).order_by(Request.created_at)
+    return list((await session.execute(query)).scalars())
+
+
+async def decisions_of(session: AsyncSession, request_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Decision]:
+    if not request_ids:
+        return {}
+    query = select(Decision).where(Decision.request_id.in_(request_ids))
+    return {decision.request_id: decision for decision in (await session.execute(query)).scalars()}
+
+
+async def is_party(session: AsyncSession, request_id: uuid.UUID, enterprise_number: str) -> bool:
+    query = select(RequestParty.request_id).where(
+        RequestParty.request_id == request_id, RequestParty.enterprise_number == enterprise_number
+    )
+    return (await session.execute(query)).first() is not None
+
+
+async def add_round(session: AsyncSession, decision_round: DecisionRound, decisions: list[Decision]) -> None:
+    session.add(decision_round)
+    await session.flush()
+    session.add_all(decisions)
+    await session.flush()
+
+
+async def decision_page(
+    session: AsyncSession,
+    *,
+    party: str | None,
+    week: str | None,
+    decided_from: date | None,
+    decided_to: date | None,
+    after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> Sequence[Row[Decision, str, uuid.UUID, str]]:
+    """Decisions (with request type, dossier and SSIN) for one party, or all of them (INAMI); keyset pages."""
+    query = (
+        select(Decision, Request.type, Request.dossier_id, Dossier.ssin)
+        .join(Request, Request.id == Decision.request_id)
+        .join(Dossier, Dossier.id == Request.dossier_id)
+        .order_by(Decision.decided_at, Decision.id)
+        .limit(limit)
+    )
+    if party is not None:
+        query = query.join(
+            RequestParty, and_(RequestParty.request_id == Decision.request_id, RequestParty.enterprise_number == party)
+        )
+    if week is not None:
+        query = query.where(Decision.week == week)
+    if decided_from is not None:
+        query = query.where(func.date(Decision.decided_at) >= decided_from)
+    if decided_to is not None:
+        query = query.where(func.date(Decision.decided_at) <= decided_to)
+    if after is not None:
+        query = query.where(
+            or_(Decision.decided_at > after[0], and_(Decision.decided_at == after[0], Decision.id > after[1]))
+        )
+    return (await session.execute(query)).all()
+
+
+async def current_hours(
+    session: AsyncSession, request_id: uuid.UUID, training_id: str, month: str
+) -> HoursReport | None:
+    query = (
+        select(HoursReport)
+        .where(HoursReport.request_id == request_id, HoursReport.training_id == training_id, HoursReport.month == month)
+        .order_by(HoursReport.version.desc())
+        .limit(1)
+    )
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def add_hours(session: AsyncSession, reports: list[HoursReport]) -> None:
+    session.add_all(reports)
+    await session.flush()
+
+
+async def hours_list(session: AsyncSession, *, party: str | None, month: str) -> Sequence[Row[HoursReport, str]]:
+    """The current version of every line of the month, for one party or all (INAMI)."""
+    latest = (
+        select(HoursReport, Dossier.ssin)
+        .join(Request, Request.id == HoursReport.request_id)
+        .join(Dossier, Dossier.id == Request.dossier_id)
+        .where(HoursReport.month == month)
+        .distinct(HoursReport.request_id, HoursReport.training_id)
+        .order_by(HoursReport.request_id, HoursReport.training_id, HoursReport.version.desc())
+    )
+    if party is not None:
+        latest = latest.join(
+            RequestParty,
+            and_(RequestParty.request_id == HoursReport.request_id, RequestParty.enterprise_number == party),
+        )
+    return (await session.execute(latest)).all()
+
+
+async def add_party(session: AsyncSession, request_id: uuid.UUID, enterprise_number: str) -> None:
+    await session.execute(
+        insert(RequestParty).values(request_id=request_id, enterprise_number=enterprise_number).on_conflict_do_nothing()
+    )

@@ -1,0 +1,121 @@
+"""INAMI's weekly decision rounds, decision lists (JSON or CSV), hours reports and hours lists."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import Query, Request
+from fastapi.responses import JSONResponse, Response
+
+from rp_api.authz.guard import CurrentPrincipal
+from rp_api.authz.person_guard import GuardedPerson
+from rp_api.db import DbSession
+from rp_api.i18n import language
+from rp_api.idempotency import Idempotency
+from rp_api.routers import api_router, problem_response
+from rp_api.schemas.registration_form import drop_unset
+from rp_api.schemas.request import (
+    MONTH_PATTERN,
+    WEEK_PATTERN,
+    DecisionList,
+    DecisionRoundIn,
+    DecisionRoundOut,
+    HoursList,
+    HoursReportIn,
+)
+from rp_api.services import decisions as service
+from rp_api.tracing import trace_id_of
+
+router = api_router(tags=["Decisions and hours"])
+BATCH_PROBLEMS: dict[int | str, dict[str, Any]] = {
+    403: problem_response("The caller's organisation or role may not do this."),
+    409: problem_response(
+        "An item cannot be applied (`urn:problem-type:rp:batchItemRefused`, with `items`); nothing was."
+    ),
+}
+
+
+@router.post(
+    "/decisionRounds",
+    operation_id="recordDecisionRound",
+    summary="INAMI records a weekly round of decisions, all of them or none",
+    status_code=201,
+    response_model=DecisionRoundOut,
+    responses=BATCH_PROBLEMS,
+)
+async def record_round(
+    body: DecisionRoundIn, request: Request, session: DbSession, guard: GuardedPerson
+) -> JSONResponse:
+    idempotency = Idempotency(request, session, guard.principal)
+    if replayed := await idempotency.replay(body.model_dump(mode="json", by_alias=True)):
+        return replayed
+    recorded = await service.record_round(session, guard, body, lang=language(request.headers.get("accept-language")))
+    return await idempotency.remember(JSONResponse(drop_unset(recorded), status_code=201))
+
+
+@router.get(
+    "/decisions",
+    operation_id="listDecisions",
+    summary="The decision list of the caller's organisation, by ISO week or by date range (JSON, or CSV)",
+    response_model=DecisionList,
+    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "The list."}},
+)
+async def list_decisions(
+    request: Request,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    week: Annotated[str | None, Query(pattern=WEEK_PATTERN, description="ISO week, e.g. 2026-W47.")] = None,
+    decided_from: Annotated[date | None, Query(alias="from")] = None,
+    decided_to: Annotated[date | None, Query(alias="to")] = None,
+    page_size: Annotated[int, Query(alias="pageSize", ge=1, le=500)] = 100,
+    page: Annotated[str | None, Query(max_length=200)] = None,
+) -> Response:
+    decisions = await service.decision_list(
+        session,
+        principal,
+        trace_id_of(request.scope) or "",
+        week=week,
+        decided_from=decided_from,
+        decided_to=decided_to,
+        page=page,
+        page_size=page_size,
+        self_link=str(request.url.path) + (f"?{request.url.query}" if request.url.query else ""),
+    )
+    if "text/csv" in request.headers.get("accept", ""):
+        headers = {"Link": f'<{decisions.next}>; rel="next"'} if decisions.next else {}
+        return Response(service.as_csv(decisions), media_type="text/csv; charset=utf-8", headers=headers)
+    return JSONResponse(drop_unset(decisions))
+
+
+@router.post(
+    "/hoursReports",
+    operation_id="reportHours",
+    summary="A regional service reports hours performed per training and month (a correction is a new version)",
+    response_model=HoursList,
+    responses=BATCH_PROBLEMS,
+)
+async def report_hours(body: HoursReportIn, request: Request, session: DbSession, guard: GuardedPerson) -> JSONResponse:
+    idempotency = Idempotency(request, session, guard.principal)
+    if replayed := await idempotency.replay(body.model_dump(mode="json", by_alias=True)):
+        return replayed
+    reported = await service.report_hours(session, guard, body, lang=language(request.headers.get("accept-language")))
+    return await idempotency.remember(JSONResponse(drop_unset(reported)))
+
+
+@router.get(
+    "/hoursLists",
+    operation_id="listHours",
+    summary="The hours list of the caller's organisation for a month (current versions)",
+    response_model=HoursList,
+)
+async def list_hours(
+    request: Request,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    month: Annotated[str, Query(pattern=MONTH_PATTERN, description="e.g. 2027-01")],
+) -> JSONResponse:
+    hours = await service.hours_list(
+        session, principal, trace_id_of(request.scope) or "", month=month, self_link=f"{request.url.path}?month={month}"
+    )
+    return JSONResponse(drop_unset(hours))

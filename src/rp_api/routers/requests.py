@@ -1,0 +1,169 @@
+"""Requests (training or coaching) on a dossier, the insurer's validation, withdrawal, medical information."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import Path, Request
+from fastapi.responses import JSONResponse
+
+from rp_api.authz.person_guard import GuardedPerson, PersonGuard
+from rp_api.db import DbSession
+from rp_api.domain.policy import Action
+from rp_api.domain.requests import RequestAction
+from rp_api.i18n import language
+from rp_api.idempotency import Idempotency
+from rp_api.preconditions import etag, require_if_match
+from rp_api.routers import API_PREFIX, api_router, problem_response
+from rp_api.schemas.registration_form import drop_unset
+from rp_api.schemas.request import MedicalText, RequestIn, RequestOut, ValidationIn
+from rp_api.services import dossiers
+from rp_api.services import requests as service
+
+router = api_router(
+    tags=["Requests"],
+    responses={
+        404: problem_response("No such request or dossier, or one the caller may not see (404 before 403)."),
+        503: problem_response("An authentic source does not answer: access denied."),
+    },
+)
+DossierId = Annotated[uuid.UUID, Path(alias="dossierId")]
+RequestId = Annotated[uuid.UUID, Path(alias="requestId")]
+CHANGE_PROBLEMS: dict[int | str, dict[str, Any]] = {
+    403: problem_response("The caller's organisation or role may not do this."),
+    409: problem_response("Not possible in the request's current state (`urn:problem-type:rp:transitionNotAllowed`)."),
+    412: problem_response("The request changed since you read it."),
+    428: problem_response("`If-Match` with the request's `ETag` is required."),
+}
+
+
+async def _answer(
+    session: DbSession, guard: PersonGuard, request: Any, status: int = 200, location: bool = False
+) -> JSONResponse:
+    from rp_api.repositories import requests as repository
+
+    decision = (await repository.decisions_of(session, [request.id])).get(request.id)
+    headers = {"ETag": etag(request.version)}
+    if location:
+        headers["Location"] = f"{API_PREFIX}/requests/{request.id}"
+    return JSONResponse(drop_unset(service.view(guard, request, decision)), status_code=status, headers=headers)
+
+
+@router.post(
+    "/dossiers/{dossierId}/requests",
+    operation_id="submitRequest",
+    summary="Ask for a training or a coaching path (regional service on a registration form, or insurer)",
+    status_code=201,
+    response_model=RequestOut,
+    responses={
+        403: problem_response("The caller's role may not ask."),
+        409: problem_response("The form is not valid."),
+    },
+)
+async def submit_request(
+    dossier_id: DossierId, body: RequestIn, request: Request, session: DbSession, guard: GuardedPerson
+) -> JSONResponse:
+    idempotency = Idempotency(request, session, guard.principal)
+    if replayed := await idempotency.replay(body.model_dump(mode="json", by_alias=True)):
+        return replayed
+    dossier = await dossiers.load(session, dossier_id)
+    created = await service.submit(
+        session,
+        guard,
+        request.app.state.link_resolver,
+        request.app.state.registry,
+        dossier,
+        body,
+        lang=language(request.headers.get("accept-language")),
+    )
+    return await idempotency.remember(await _answer(session, guard, created, 201, location=True))
+
+
+@router.get(
+    "/requests/{requestId}",
+    operation_id="getRequest",
+    summary="A request as the caller may see it",
+    response_model=RequestOut,
+)
+async def get_request(request_id: RequestId, session: DbSession, guard: GuardedPerson) -> JSONResponse:
+    found, _ = await service.load(session, guard, request_id, action=Action.CONSULT_DOSSIER, operation="readRequest")
+    return await _answer(session, guard, found)
+
+
+async def _act(
+    request_id: uuid.UUID,
+    action: RequestAction,
+    request: Request,
+    session: DbSession,
+    guard: PersonGuard,
+    *,
+    body: Any = None,
+    motivation: str | None = None,
+    text: str | None = None,
+) -> JSONResponse:
+    idempotency = Idempotency(request, session, guard.principal)
+    if replayed := await idempotency.replay(body.model_dump(mode="json", by_alias=True) if body else {}):
+        return replayed
+    found, dossier = await service.load(
+        session, guard, request_id, action=Action.CONTRIBUTE_TO_DOSSIER, operation=f"{action}Request"
+    )
+    require_if_match(request, found.version)
+    lang = language(request.headers.get("accept-language"))
+    changed = await service.act(session, guard, found, dossier, action, lang=lang, motivation=motivation, text=text)
+    return await idempotency.remember(await _answer(session, guard, changed))
+
+
+@router.post(
+    "/requests/{requestId}/insurerValidation",
+    operation_id="validateRequest",
+    summary="The insurer validates (or refuses) a regional service's training request before it goes to INAMI",
+    response_model=RequestOut,
+    responses=CHANGE_PROBLEMS,
+)
+async def validate_request(
+    request_id: RequestId, body: ValidationIn, request: Request, session: DbSession, guard: GuardedPerson
+) -> JSONResponse:
+    action = RequestAction.VALIDATE if body.validated else RequestAction.REFUSE_VALIDATION
+    return await _act(request_id, action, request, session, guard, body=body, motivation=body.motivation)
+
+
+@router.post(
+    "/requests/{requestId}/withdraw",
+    operation_id="withdrawRequest",
+    summary="The requester withdraws a request INAMI has not decided",
+    response_model=RequestOut,
+    responses=CHANGE_PROBLEMS,
+)
+async def withdraw_request(
+    request_id: RequestId, request: Request, session: DbSession, guard: GuardedPerson
+) -> JSONResponse:
+    return await _act(request_id, RequestAction.WITHDRAW, request, session, guard)
+
+
+@router.post(
+    "/requests/{requestId}/medicalInformation",
+    operation_id="addMedicalInformation",
+    summary="The insurer's physician adds medical information for INAMI's medical inspector (health data)",
+    response_model=RequestOut,
+    responses=CHANGE_PROBLEMS,
+)
+async def add_medical_information(
+    request_id: RequestId, body: MedicalText, request: Request, session: DbSession, guard: GuardedPerson
+) -> JSONResponse:
+    return await _act(
+        request_id, RequestAction.ADD_MEDICAL_INFORMATION, request, session, guard, body=body, text=body.text
+    )
+
+
+@router.post(
+    "/requests/{requestId}/medicalAdvice",
+    operation_id="addMedicalAdvice",
+    summary="INAMI's medical inspector records medical advice on a request (health data)",
+    response_model=RequestOut,
+    responses=CHANGE_PROBLEMS,
+)
+async def add_medical_advice(
+    request_id: RequestId, body: MedicalText, request: Request, session: DbSession, guard: GuardedPerson
+) -> JSONResponse:
+    return await _act(request_id, RequestAction.ADD_MEDICAL_ADVICE, request, session, guard, body=body, text=body.text)

@@ -1,0 +1,342 @@
+"""Requests (training or coaching), INAMI's decisions, decision lists and hours."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import ConfigDict, Field, model_validator
+
+from rp_api.domain.requests import RequestStatus, RequestType
+from rp_api.schemas.base import ApiModel
+from rp_api.schemas.registration_form import Contact, InsurerContacts
+
+_REQUEST_ID = "5b8e2c1d-9a7f-4e3b-8c6d-1f2e3a4b5c6d"
+WEEK_PATTERN = r"^\d{4}-W(0[1-9]|[1-4]\d|5[0-3])$"
+MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
+
+
+class Training(ApiModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "provider": "Syntra",
+                    "title": "Forklift operator",
+                    "startDate": "2027-01-04",
+                    "endDate": "2027-03-26",
+                    "plannedHours": 120,
+                    "cost": "1450.00",
+                }
+            ]
+        }
+    )
+
+    provider: str = Field(min_length=1, max_length=200)
+    title: str = Field(min_length=1, max_length=200)
+    start_date: date
+    end_date: date
+    planned_hours: Decimal = Field(gt=0, le=2000, decimal_places=2)
+    cost: Decimal = Field(ge=0, le=1_000_000, decimal_places=2)
+
+    @model_validator(mode="after")
+    def _ends_after_it_starts(self) -> Training:
+        if self.end_date < self.start_date:
+            raise ValueError("endDate is before startDate")
+        return self
+
+
+class RequestIn(ApiModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "type": "training",
+                    "registrationFormId": "3f0c7c9e-4d8a-4c1b-9f6e-2a9d8e7c6b5a",
+                    "trainingProject": "Towards logistics",
+                    "trainings": [
+                        {
+                            "provider": "Syntra",
+                            "title": "Forklift operator",
+                            "startDate": "2027-01-04",
+                            "endDate": "2027-03-26",
+                            "plannedHours": 120,
+                            "cost": "1450.00",
+                        }
+                    ],
+                    "referenceAdvisor": {"name": "Jan Peeters"},
+                }
+            ]
+        }
+    )
+
+    type: RequestType
+    registration_form_id: uuid.UUID | None = Field(default=None, description="Required from a regional service.")
+    training_project: str | None = Field(default=None, max_length=4000)
+    trainings: list[Training] = Field(default_factory=list, max_length=20)
+    insurer_contacts: InsurerContacts | None = None
+    reference_advisor: Contact | None = None
+    medical_information: str | None = Field(
+        default=None, max_length=8000, description="Health data for INAMI's medical inspector (insurer physicians)."
+    )
+
+    @model_validator(mode="after")
+    def _a_training_has_trainings(self) -> RequestIn:
+        if self.type is RequestType.TRAINING and not self.trainings:
+            raise ValueError("a training request lists at least one training")
+        return self
+
+
+class TrainingOut(Training):
+    model_config = ConfigDict(extra="ignore", json_schema_extra={"examples": [{"id": "t1", "provider": "Syntra"}]})
+
+    id: str
+
+
+class ValidationOut(ApiModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"validated": True, "motivation": "OK", "at": "2026-11-20T10:00:00Z"}]}
+    )
+
+    validated: bool
+    motivation: str | None = None
+    at: datetime | None = None
+
+
+class DecisionOut(ApiModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "0e1d2c3b-4a59-4687-9a1b-2c3d4e5f6a7b",
+                    "requestId": _REQUEST_ID,
+                    "week": "2026-W47",
+                    "outcome": "approved",
+                    "approvedAmount": "1450.00",
+                    "periodStart": "2027-01-04",
+                    "periodEnd": "2027-03-26",
+                    "motivation": "Meets the conditions",
+                    "decidedAt": "2026-11-20T10:00:00Z",
+                }
+            ]
+        }
+    )
+
+    id: uuid.UUID
+    request_id: uuid.UUID
+    week: str
+    outcome: Literal["approved", "refused"]
+    approved_amount: Decimal | None = None
+    period_start: date | None = None
+    period_end: date | None = None
+    motivation: str
+    decided_at: datetime
+
+
+class RequestOut(ApiModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": _REQUEST_ID,
+                    "dossierId": "7d1e2f3a-4b5c-4d6e-8f9a-0b1c2d3e4f5a",
+                    "type": "training",
+                    "status": "awaitingInsurerValidation",
+                    "requester": {
+                        "enterpriseNumber": "0847877592",
+                        "type": "regionalService",
+                        "role": "referenceAdvisor",
+                    },
+                    "trainings": [],
+                    "totalCost": "1450.00",
+                    "self": f"/rp/v1/requests/{_REQUEST_ID}",
+                }
+            ]
+        }
+    )
+
+    id: uuid.UUID
+    dossier_id: uuid.UUID
+    registration_form_id: uuid.UUID | None = None
+    type: RequestType
+    status: RequestStatus
+    requester: dict[str, str]
+    created_at: datetime
+    updated_at: datetime
+    training_project: str | None = None
+    trainings: list[TrainingOut] = Field(default_factory=list)
+    total_cost: Decimal
+    insurer_contacts: InsurerContacts | None = None
+    reference_advisor: Contact | None = None
+    insurer_validation: ValidationOut | None = None
+    decision: DecisionOut | None = None
+    medical_information: str | None = None
+    medical_advice: str | None = None
+    self_: str = Field(alias="self")
+
+
+class ValidationIn(ApiModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"validated": True, "motivation": "Fits the path"}]})
+
+    validated: bool
+    motivation: str = Field(min_length=1, max_length=4000)
+
+
+class MedicalText(ApiModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"text": "Medical information for the SIDU physician"}]})
+
+    text: str = Field(min_length=1, max_length=8000)
+
+
+class DecisionIn(ApiModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "requestId": _REQUEST_ID,
+                    "outcome": "approved",
+                    "approvedAmount": "1450.00",
+                    "periodStart": "2027-01-04",
+                    "periodEnd": "2027-03-26",
+                    "motivation": "Meets the conditions",
+                }
+            ]
+        }
+    )
+
+    request_id: uuid.UUID
+    outcome: Literal["approved", "refused"]
+    approved_amount: Decimal | None = Field(default=None, ge=0, le=1_000_000, decimal_places=2)
+    period_start: date | None = None
+    period_end: date | None = None
+    motivation: str = Field(min_length=1, max_length=4000)
+
+    @model_validator(mode="after")
+    def _approval_has_amount_and_period(self) -> DecisionIn:
+        if self.outcome == "approved" and (
+            self.approved_amount is None or not self.period_start or not self.period_end
+        ):
+            raise ValueError("an approval has approvedAmount, periodStart and periodEnd")
+        if self.period_start and self.period_end and self.period_end < self.period_start:
+            raise ValueError("periodEnd is before periodStart")
+        return self
+
+
+class DecisionRoundIn(ApiModel):
+    """A weekly round: all of its decisions are recorded, or none."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"week": "2026-W47", "decisions": []}]})
+
+    week: str = Field(pattern=WEEK_PATTERN)
+    decisions: list[DecisionIn] = Field(min_length=1, max_length=1000)
+
+
+class DecisionRoundOut(ApiModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"id": "0e1d2c3b-4a59-4687-9a1b-2c3d4e5f6a7b", "week": "2026-W47", "decisions": []}]
+        }
+    )
+
+    id: uuid.UUID
+    week: str
+    decisions: list[DecisionOut]
+
+
+class DecisionListItem(ApiModel):
+    """One line of a decision list (liste des décisions): no health data."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "decisionId": "0e1d2c3b-4a59-4687-9a1b-2c3d4e5f6a7b",
+                    "requestId": _REQUEST_ID,
+                    "dossierId": "7d1e2f3a-4b5c-4d6e-8f9a-0b1c2d3e4f5a",
+                    "ssin": "85073003328",
+                    "type": "training",
+                    "week": "2026-W47",
+                    "outcome": "approved",
+                    "approvedAmount": "1450.00",
+                    "periodStart": "2027-01-04",
+                    "periodEnd": "2027-03-26",
+                    "decidedAt": "2026-11-20T10:00:00Z",
+                }
+            ]
+        }
+    )
+
+    decision_id: uuid.UUID
+    request_id: uuid.UUID
+    dossier_id: uuid.UUID
+    ssin: str
+    type: RequestType
+    week: str
+    outcome: str
+    approved_amount: Decimal | None = None
+    period_start: date | None = None
+    period_end: date | None = None
+    decided_at: datetime
+
+
+class DecisionList(ApiModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"items": [], "self": "/rp/v1/decisions?week=2026-W47", "next": None}]}
+    )
+
+    items: list[DecisionListItem]
+    self_: str = Field(alias="self")
+    next: str | None = None
+
+
+class HoursLine(ApiModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"requestId": _REQUEST_ID, "trainingId": "t1", "month": "2027-01", "hours": 32}]
+        }
+    )
+
+    request_id: uuid.UUID
+    training_id: str = Field(min_length=1, max_length=36)
+    month: str = Field(pattern=MONTH_PATTERN)
+    hours: Decimal = Field(ge=0, le=744, decimal_places=2, description="At most the hours of a month (31 × 24).")
+
+
+class HoursReportIn(ApiModel):
+    """Hours performed, per training and month, as one batch: all lines are recorded, or none."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"items": []}]})
+
+    items: list[HoursLine] = Field(min_length=1, max_length=1000)
+
+
+class HoursListItem(HoursLine):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "requestId": _REQUEST_ID,
+                    "trainingId": "t1",
+                    "month": "2027-01",
+                    "hours": 32,
+                    "version": 2,
+                    "ssin": "85073003328",
+                }
+            ]
+        }
+    )
+
+    version: int
+    ssin: str
+    reported_at: datetime
+
+
+class HoursList(ApiModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"items": [], "self": "/rp/v1/hoursLists?month=2027-01"}]}
+    )
+
+    items: list[HoursListItem]
+    self_: str = Field(alias="self")
