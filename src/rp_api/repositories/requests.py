@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 
 from sqlalchemy import Row, and_, func, or_, select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rp_api.models.dossier import Dossier
@@ -126,7 +126,7 @@ async def hours_list(session: AsyncSession, *, party: str | None, month: str) ->
         .join(Request, Request.id == HoursReport.request_id)
         .join(Dossier, Dossier.id == Request.dossier_id)
         .where(HoursReport.month == month)
-        .distinct(HoursReport.request_id, HoursReport.training_id)
+        .ext(distinct_on(HoursReport.request_id, HoursReport.training_id))
         .order_by(HoursReport.request_id, HoursReport.training_id, HoursReport.version.desc())
     )
     if party is not None:

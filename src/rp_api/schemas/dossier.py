@@ -11,6 +11,7 @@ from pydantic import ConfigDict, Field
 from rp_api.identifiers import Ssin
 from rp_api.schemas.base import ApiModel
 from rp_api.schemas.registration_form import RegistrationFormOut
+from rp_api.schemas.request import RequestOut
 
 _DOSSIER_ID = "7d1e2f3a-4b5c-4d6e-8f9a-0b1c2d3e4f5a"
 
@@ -93,6 +94,7 @@ class DossierOut(ApiModel):
                     "regionalServices": [],
                     "trioDossierExists": False,
                     "registrationForms": [],
+                    "requests": [],
                     "createdAt": "2026-11-20T09:00:00Z",
                     "updatedAt": "2026-11-20T09:00:00Z",
                     "self": f"/rp/v1/dossiers/{_DOSSIER_ID}",
@@ -109,6 +111,7 @@ class DossierOut(ApiModel):
     regional_services: list[RegionalServiceOut] | None = None
     trio_dossier_exists: bool | None = None
     registration_forms: list[RegistrationFormOut] = Field(default_factory=list)
+    requests: list[RequestOut] = Field(default_factory=list, description="With INAMI's decisions once taken.")
     created_at: datetime
     updated_at: datetime
     self_: str = Field(alias="self")

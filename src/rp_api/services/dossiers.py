@@ -18,8 +18,10 @@ from rp_api.domain.visibility import viewers_of
 from rp_api.models.dossier import Dossier
 from rp_api.problems import INVALID_INPUT, BadRequest, InputIssue, Problem, ResourceNotFound
 from rp_api.repositories import dossiers as dossier_repository
+from rp_api.repositories import requests as request_repository
 from rp_api.schemas.dossier import DossierOut, DossierPage, DossierQuery, DossierSummary
 from rp_api.services import registration_forms
+from rp_api.services import requests as request_service
 from rp_api.services.views import dossier_view
 
 DOSSIER = "dossier"
@@ -62,7 +64,10 @@ async def read_dossier(
     enrichment = await resolver.enrich(dossier.ssin, with_trio=with_trio, trace_id=guard.trace_id)
     viewers = viewers_of(principal.organisation_type, principal.roles)
     forms = await registration_forms.readable_forms(session, guard, dossier)
-    return dossier_view(dossier, enrichment, forms, viewers, registry)
+    found = await request_repository.of_dossier(session, dossier.id)
+    decisions = await request_repository.decisions_of(session, [r.id for r in found])
+    requests_ = [request_service.view(guard, r, decisions.get(r.id)) for r in found]
+    return dossier_view(dossier, enrichment, forms, requests_, viewers, registry)
 
 
 def _cursor(dossier: Dossier) -> str:

@@ -26,6 +26,7 @@ from rp_api.schemas.registration_form import (
     RegistrationFormOut,
     TargetGroupDecisionOut,
 )
+from rp_api.schemas.request import RequestOut
 
 
 def incapacity_at_least_one_year(start: date, today: date) -> bool:
@@ -97,6 +98,7 @@ def dossier_view(
     dossier: Dossier,
     enrichment: Enrichment,
     forms: list[RegistrationFormOut],
+    requests: list[RequestOut],
     viewers: frozenset[Viewer],
     registry: OrganisationRegistry,
 ) -> DossierOut:
@@ -115,6 +117,7 @@ def dossier_view(
             deceased=person.death_date is not None if person else None,
         ),
         "registration_forms": forms,
+        "requests": requests,
         "created_at": dossier.created_at,
         "updated_at": dossier.updated_at,
         "self_": f"{API_PREFIX}/dossiers/{dossier.id}",
