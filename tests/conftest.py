@@ -165,6 +165,23 @@ async def own_database(server_url: URL) -> AsyncIterator[URL]:
 
 
 @pytest.fixture
+async def own_app(own_database: URL, settings: Settings, simulator_app: FastAPI) -> AsyncIterator[FastAPI]:
+    """The app on a database of its own, with real connections per request: for tests of concurrency."""
+    own = settings.model_copy(
+        update={"database_url": own_database.render_as_string(hide_password=False), "db_pool_size": 50}
+    )
+    app = create_app(own, upstream_transport=httpx.ASGITransport(app=simulator_app))
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+@pytest.fixture
+async def own_client(own_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=own_app), base_url="http://rp.test") as client:
+        yield client
+
+
+@pytest.fixture
 def clean_rp_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """No ``RP_*`` variable of the machine leaks into a test about configuration."""
     for name in list(os.environ):

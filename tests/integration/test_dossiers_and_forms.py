@@ -362,29 +362,20 @@ async def test_no_answer_to_a_regional_service_carries_health_data(
 
 
 async def test_conflicting_transitions_have_one_winner(
-    own_database: Any, settings: Any, simulator_app: Any, tokens: TokenFactory, person: SimulatedPerson
+    own_client: httpx.AsyncClient, tokens: TokenFactory, person: SimulatedPerson
 ) -> None:
     """Submit and cancel race on the same ETag, each on its own connection: exactly one wins, the other is 412."""
     import asyncio
 
-    from rp_api.app import create_app
-
-    own = settings.model_copy(update={"database_url": own_database.render_as_string(hide_password=False)})
-    app = create_app(own, upstream_transport=httpx.ASGITransport(app=simulator_app))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://rp.test") as client:
-            insurer = Caller(client, tokens.token("Solidaris", ["returnToWorkCoordinator"]))
-            dossier = (await insurer.post("/dossiers", {"ssin": person.ssin})).json()
-            for _ in range(5):
-                created = await insurer.post(f"/dossiers/{dossier['id']}/registrationForms", CONTENT)
-                form, etag = created.json()["id"], created.headers["ETag"]
-                results = await asyncio.gather(
-                    insurer.post(f"/registrationForms/{form}/submit", **{"If-Match": etag}),
-                    insurer.post(f"/registrationForms/{form}/cancel", **{"If-Match": etag}),
-                )
-                statuses = sorted(r.status_code for r in results)
-                assert statuses == [200, 412], [r.text for r in results]
-                final = (await insurer.get(f"/registrationForms/{form}")).json()["status"]
-                winner = next(r for r in results if r.status_code == 200).json()["status"]
-                assert final == winner
+    insurer = Caller(own_client, tokens.token("Solidaris", ["returnToWorkCoordinator"]))
+    dossier = (await insurer.post("/dossiers", {"ssin": person.ssin})).json()
+    for _ in range(5):
+        created = await insurer.post(f"/dossiers/{dossier['id']}/registrationForms", CONTENT)
+        form, etag = created.json()["id"], created.headers["ETag"]
+        results = await asyncio.gather(
+            insurer.post(f"/registrationForms/{form}/submit", **{"If-Match": etag}),
+            insurer.post(f"/registrationForms/{form}/cancel", **{"If-Match": etag}),
+        )
+        assert sorted(r.status_code for r in results) == [200, 412], [r.text for r in results]
+        final = (await insurer.get(f"/registrationForms/{form}")).json()["status"]
+        assert final == next(r for r in results if r.status_code == 200).json()["status"]

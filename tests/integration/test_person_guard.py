@@ -10,16 +10,13 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import text
-from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from rp_api.app import create_app
 from rp_api.authz.person_guard import GuardedPerson
 from rp_api.domain.policy import Action
 from rp_api.identifiers import Ssin
 from rp_api.routers import api_router
 from rp_api.schemas.base import ApiModel
-from rp_api.settings import Settings
 from rp_api.simulator.app import SimulatorState
 from rp_api.simulator.population import Population, SimulatedEmployer, SimulatedPerson
 from tests.token_factory import TokenFactory
@@ -209,29 +206,21 @@ async def test_each_source_of_the_other_types_fails_closed(
 
 
 async def test_concurrent_cold_requests_make_one_call_per_source(
-    own_database: URL,
-    settings: Settings,
-    simulator_app: FastAPI,
+    own_app: FastAPI,
+    own_client: httpx.AsyncClient,
     tokens: TokenFactory,
     population: Population,
     simulator: SimulatorState,
 ) -> None:
     """50 requests at once, each with its own connection (a database of their own): one call per source."""
+    own_app.include_router(router)
     employed = person(population, lambda p: len(p.employers) == 2)
     service = population.employers[next(e for e in employed.employers if population.employers[e].prevention_services)]
     simulator.latency_ms.update({"nationalRegister": 50, "dimona": 50, "seedConnect": 50})
     token = tokens.token(service.prevention_services[0], ["occupationalPhysician"])
-    own = settings.model_copy(
-        update={"database_url": own_database.render_as_string(hide_password=False), "db_pool_size": 50}
-    )
-    app = create_app(own, upstream_transport=httpx.ASGITransport(app=simulator_app))
-    app.include_router(router)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://rp.test") as client:
-            responses = await asyncio.gather(*(call(client, token, employed.ssin) for _ in range(50)))
-        async with app.state.engine.connect() as connection:
-            audited = await connection.scalar(text("SELECT count(*) FROM audit_event WHERE outcome = 'permit'"))
+    responses = await asyncio.gather(*(call(own_client, token, employed.ssin) for _ in range(50)))
+    async with own_app.state.engine.connect() as connection:
+        audited = await connection.scalar(text("SELECT count(*) FROM audit_event WHERE outcome = 'permit'"))
     assert {r.status_code for r in responses} == {200}
     assert audited == 50
     assert simulator.calls["nationalRegister"] == 1

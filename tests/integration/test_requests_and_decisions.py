@@ -279,3 +279,32 @@ async def test_no_list_carries_health_data(callers: dict[str, Caller], person: S
         response = await caller.get(f"/decisions?week={WEEK}")
         assert "Secret diagnosis" not in response.text
         assert "medicalInformation" not in set(walk(response.json()))
+
+
+async def test_conflicting_request_transitions_have_one_winner(
+    own_client: httpx.AsyncClient, tokens: TokenFactory, person: SimulatedPerson
+) -> None:
+    """The insurer validates while the regional service withdraws, on the same ETag: exactly one wins."""
+    import asyncio
+
+    c = {
+        "insurer": Caller(own_client, tokens.token("Solidaris", ["returnToWorkCoordinator"])),
+        "vdab": Caller(own_client, tokens.token("VDAB", ["referenceAdvisor"])),
+    }
+    dossier, form = await submitted_form(c, person)
+    for _ in range(5):
+        created = await c["vdab"].post(
+            f"/dossiers/{dossier}/requests", {"type": "training", "registrationFormId": form, "trainings": [TRAINING]}
+        )
+        request_id, etag = created.json()["id"], created.headers["ETag"]
+        results = await asyncio.gather(
+            c["insurer"].post(
+                f"/requests/{request_id}/insurerValidation",
+                {"validated": True, "motivation": "ok"},
+                **{"If-Match": etag},
+            ),
+            c["vdab"].post(f"/requests/{request_id}/withdraw", **{"If-Match": etag}),
+        )
+        assert sorted(r.status_code for r in results) == [200, 412], [r.text for r in results]
+        final = (await c["vdab"].get(f"/requests/{request_id}")).json()["status"]
+        assert final == next(r for r in results if r.status_code == 200).json()["status"]
