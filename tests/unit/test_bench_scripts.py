@@ -46,3 +46,18 @@ def test_cold_decision_bench_runs(repo_root: Path, tmp_path: Path) -> None:
     assert completed.returncode in (0, 1), completed.stderr[-2000:]
     result = json.loads(output.read_text())
     assert {"insurer", "regionalService", "preventionService", "concurrent50"} <= set(result)
+
+
+def test_decision_list_bench_runs(repo_root: Path, tmp_path: Path) -> None:
+    output = tmp_path / "list.json"
+    completed = subprocess.run(
+        [sys.executable, "bench/decision_list.py", "--rows", "300", "--rounds", "1", "--output", str(output)],
+        cwd=repo_root,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=180,
+    )
+    assert completed.returncode in (0, 1), completed.stderr[-2000:]
+    result = json.loads(output.read_text())
+    assert set(result["ms"]) == {"without audit", "with audit", "deep, with audit"}

@@ -9,11 +9,11 @@ on their own after the rollback, so a denial is never lost. The chain hash makes
 from __future__ import annotations
 
 import hashlib
-import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rp_api.authz.principal import Principal
@@ -70,7 +70,8 @@ class AuditRecord:
 
 
 def chain_hash(previous: bytes, record: AuditRecord, *, chain_id: int, seq: int) -> bytes:
-    """SHA-256 of the previous hash and the record's canonical JSON (sorted keys, UTC microsecond time)."""
+    """SHA-256 of the previous hash and the record's canonical JSON (compact, sorted keys, UTF-8, UTC time to the
+    microsecond)."""
     canonical = {
         "chainId": chain_id,
         "seq": seq,
@@ -89,8 +90,7 @@ def chain_hash(previous: bytes, record: AuditRecord, *, chain_id: int, seq: int)
         "reason": record.reason,
         "legalBasis": record.legal_basis,
     }
-    payload = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-    return hashlib.sha256(previous + payload).digest()
+    return hashlib.sha256(previous + orjson.dumps(canonical, option=orjson.OPT_SORT_KEYS)).digest()
 
 
 def record(session: AsyncSession, *records: AuditRecord) -> None:

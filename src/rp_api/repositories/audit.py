@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rp_api.authz.audit import GENESIS_HASH, AuditRecord, chain_hash
@@ -51,11 +51,28 @@ async def append(session: AsyncSession, records: Sequence[AuditRecord]) -> None:
             }
         )
         previous = current
-    await session.execute(insert(AuditEvent), rows)
+    await _copy(session, rows)
     await session.execute(
         update(AuditChainHead)
         .where(AuditChainHead.chain_id == chain_id)
         .values(seq=seq, hash=previous, updated_at=func.now())
+    )
+
+
+_COLUMNS = (
+    "id", "occurred_at", "trace_id", "user_ssin", "organisation", "organisation_type", "roles", "operation",
+    "resource_type", "resource_id", "person_ssin", "outcome", "reason", "legal_basis", "chain_id", "seq",
+    "prev_hash", "hash",
+)  # fmt: skip
+
+
+async def _copy(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """COPY the rows in (the request's transaction, its connection): about twice as fast as a bulk INSERT for a
+    page of 100 records, which keeps an audited list page within twice the cost of the bare page."""
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
+        AuditEvent.__tablename__, records=[tuple(row[column] for column in _COLUMNS) for row in rows], columns=_COLUMNS
     )
 
 
