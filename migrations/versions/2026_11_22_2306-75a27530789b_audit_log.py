@@ -38,11 +38,10 @@ def upgrade() -> None:
         sa.Column("seq", sa.BigInteger(), nullable=False),
         sa.Column("prev_hash", sa.LargeBinary(32), nullable=False),
         sa.Column("hash", sa.LargeBinary(32), nullable=False),
-        sa.PrimaryKeyConstraint("id", "occurred_at", name=op.f("pk_audit_event")),
+        sa.PrimaryKeyConstraint("chain_id", "seq", "occurred_at", name=op.f("pk_audit_event")),
         sa.CheckConstraint("outcome IN ('permit', 'deny')", name=op.f("ck_audit_event_outcome")),
         postgresql_partition_by="RANGE (occurred_at)",
     )
-    op.create_index("ix_audit_event_chain_seq", "audit_event", ["chain_id", "seq"])
     op.create_index("ix_audit_event_person_time", "audit_event", ["person_ssin", "occurred_at"])
     op.create_index("ix_audit_event_organisation_time", "audit_event", ["organisation", "occurred_at"])
     # Rows outside every monthly partition land here rather than failing the call that writes them.

@@ -181,3 +181,20 @@ async def test_no_audit_record_no_answer(
     assert response.status_code == 500
     assert response.json()["type"] == "urn:problem-type:belgif:internalServerError"
     assert await connection.scalar(text("SELECT count(*) FROM audit_probe")) == 0  # nothing revealed, nothing kept
+
+
+async def test_append_is_inside_the_callers_transaction(engine: AsyncEngine) -> None:
+    """Even as the first statement of a transaction, the records go in with it, and out with its rollback."""
+    heads_query = text("SELECT chain_id, seq FROM audit_chain_head ORDER BY chain_id")
+    async with engine.connect() as reader:
+        before = await reader.scalar(text("SELECT count(*) FROM audit_event"))
+        heads = (await reader.execute(heads_query)).all()
+    async with AsyncSession(engine) as session:
+        await session.begin()
+        await audit_repository.append(session, [sample(), sample()])
+        await session.rollback()
+    async with engine.connect() as reader:
+        assert await reader.scalar(text("SELECT count(*) FROM audit_event")) == before
+        assert (
+            await reader.execute(text("SELECT chain_id, seq FROM audit_chain_head ORDER BY chain_id"))
+        ).all() == heads

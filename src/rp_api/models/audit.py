@@ -24,14 +24,16 @@ AUDIT_CHAINS = 16
 class AuditEvent(Base):
     __tablename__ = "audit_event"
     __table_args__ = (
-        Index("ix_audit_event_chain_seq", "chain_id", "seq"),
         Index("ix_audit_event_person_time", "person_ssin", "occurred_at"),
         Index("ix_audit_event_organisation_time", "organisation", "occurred_at"),
         {"postgresql_partition_by": "RANGE (occurred_at)"},
     )
 
-    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    # The natural key: a record is the seq-th of its chain (the partition key has to be part of it too).
+    chain_id: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
     trace_id: Mapped[str] = mapped_column(String(36))
     # who
     user_ssin: Mapped[str] = mapped_column(String(11))
@@ -49,8 +51,6 @@ class AuditEvent(Base):
     reason: Mapped[str] = mapped_column(String(40))
     legal_basis: Mapped[str | None] = mapped_column(Text)
     # chain
-    chain_id: Mapped[int] = mapped_column(SmallInteger)
-    seq: Mapped[int] = mapped_column(BigInteger)
     prev_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
     hash: Mapped[bytes] = mapped_column(LargeBinary(32))
 

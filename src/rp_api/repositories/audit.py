@@ -7,73 +7,55 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rp_api.authz.audit import GENESIS_HASH, AuditRecord, chain_hash
 from rp_api.models.audit import AUDIT_CHAINS, AuditChainHead, AuditEvent
 
+_TAKE_FREE_HEAD = "SELECT chain_id, seq, hash FROM audit_chain_head ORDER BY random() LIMIT 1 FOR UPDATE SKIP LOCKED"
+_TAKE_HEAD = "SELECT chain_id, seq, hash FROM audit_chain_head WHERE chain_id = $1 FOR UPDATE"
+_MOVE_HEAD = "UPDATE audit_chain_head SET seq = $1, hash = $2, updated_at = now() WHERE chain_id = $3"
+_COLUMNS = (
+    "chain_id", "seq", "occurred_at", "id", "trace_id", "user_ssin", "organisation", "organisation_type", "roles",
+    "operation", "resource_type", "resource_id", "person_ssin", "outcome", "reason", "legal_basis", "prev_hash", "hash",
+)  # fmt: skip
+
 
 async def append(session: AsyncSession, records: Sequence[AuditRecord]) -> None:
-    """Write the records on one chain: any chain whose head is free, else wait for a random one."""
+    """Write the records on one chain: any chain whose head is free, else wait for a random one.
+
+    This is the hot path of every call (a list page writes a record per line), so it speaks to the driver
+    directly, on the request's own connection and transaction: two prepared statements and one COPY.
+    """
     if not records:
         return
-    free = select(AuditChainHead.chain_id, AuditChainHead.seq, AuditChainHead.hash).order_by(func.random()).limit(1)
-    head = (await session.execute(free.with_for_update(skip_locked=True))).one_or_none()
+    connection = await session.connection()
+    driver: Any = (await connection.get_raw_connection()).driver_connection
+    if not driver.is_in_transaction():
+        # SQLAlchemy's asyncpg adapter sends BEGIN lazily, with its first statement: make it do so now, or these
+        # writes would escape the request's transaction (and the chain head its lock).
+        await connection.exec_driver_sql("SELECT 1")
+    if not driver.is_in_transaction():
+        raise RuntimeError("the audit log is written only inside the request's transaction")
+    head = await driver.fetchrow(_TAKE_FREE_HEAD)
     if head is None:  # every chain is being written right now: queue on one of them
-        busy = free.where(AuditChainHead.chain_id == random.randrange(AUDIT_CHAINS))  # noqa: S311 - load spreading
-        head = (await session.execute(busy.with_for_update())).one()
-    chain_id, seq, previous = head.chain_id, head.seq, bytes(head.hash)
+        head = await driver.fetchrow(_TAKE_HEAD, random.randrange(AUDIT_CHAINS))  # noqa: S311 - load spreading
+    chain_id, seq, previous = head["chain_id"], head["seq"], bytes(head["hash"])
     rows = []
     for entry in records:
         seq += 1
         current = chain_hash(previous, entry, chain_id=chain_id, seq=seq)
         rows.append(
-            {
-                "id": entry.id,
-                "occurred_at": entry.occurred_at,
-                "trace_id": entry.trace_id,
-                "user_ssin": entry.user_ssin,
-                "organisation": entry.organisation,
-                "organisation_type": entry.organisation_type,
-                "roles": list(entry.roles),
-                "operation": entry.operation,
-                "resource_type": entry.resource_type,
-                "resource_id": entry.resource_id,
-                "person_ssin": entry.person_ssin,
-                "outcome": entry.outcome,
-                "reason": entry.reason,
-                "legal_basis": entry.legal_basis,
-                "chain_id": chain_id,
-                "seq": seq,
-                "prev_hash": previous,
-                "hash": current,
-            }
-        )
+            (
+                chain_id, seq, entry.occurred_at, entry.id, entry.trace_id, entry.user_ssin, entry.organisation,
+                entry.organisation_type, list(entry.roles), entry.operation, entry.resource_type, entry.resource_id,
+                entry.person_ssin, entry.outcome, entry.reason, entry.legal_basis, previous, current,
+            )
+        )  # fmt: skip
         previous = current
-    await _copy(session, rows)
-    await session.execute(
-        update(AuditChainHead)
-        .where(AuditChainHead.chain_id == chain_id)
-        .values(seq=seq, hash=previous, updated_at=func.now())
-    )
-
-
-_COLUMNS = (
-    "id", "occurred_at", "trace_id", "user_ssin", "organisation", "organisation_type", "roles", "operation",
-    "resource_type", "resource_id", "person_ssin", "outcome", "reason", "legal_basis", "chain_id", "seq",
-    "prev_hash", "hash",
-)  # fmt: skip
-
-
-async def _copy(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    """COPY the rows in (the request's transaction, its connection): about twice as fast as a bulk INSERT for a
-    page of 100 records, which keeps an audited list page within twice the cost of the bare page."""
-    connection = await session.connection()
-    raw = await connection.get_raw_connection()
-    await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
-        AuditEvent.__tablename__, records=[tuple(row[column] for column in _COLUMNS) for row in rows], columns=_COLUMNS
-    )
+    await driver.copy_records_to_table(AuditEvent.__tablename__, records=rows, columns=_COLUMNS)
+    await driver.execute(_MOVE_HEAD, seq, previous, chain_id)
 
 
 @dataclass(frozen=True)
