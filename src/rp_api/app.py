@@ -18,7 +18,16 @@ from rp_api.clients import Upstreams
 from rp_api.db import create_engine, create_sessionmaker
 from rp_api.limits import BodyLimitMiddleware
 from rp_api.logs import configure_logging
-from rp_api.routers import authenticated_root, decisions, dossiers, health, me, registration_forms, requests
+from rp_api.routers import (
+    authenticated_root,
+    conversations,
+    decisions,
+    dossiers,
+    health,
+    me,
+    registration_forms,
+    requests,
+)
 from rp_api.settings import Settings
 from rp_api.tracing import RequestContextMiddleware
 
@@ -94,7 +103,14 @@ def create_app(
     handlers.install(app)
     app.include_router(health.router)
     app.include_router(
-        authenticated_root(me.router, dossiers.router, registration_forms.router, requests.router, decisions.router)
+        authenticated_root(
+            me.router,
+            dossiers.router,
+            registration_forms.router,
+            requests.router,
+            decisions.router,
+            conversations.router,
+        )
     )
     docs.install(app, openapi_url="/openapi.json")
     openapi.install(app)

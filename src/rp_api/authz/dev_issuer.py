@@ -98,6 +98,7 @@ class DevIssuer:
             "jti": str(uuid.uuid4()),
             KBO_CLAIM: organisation.enterprise_number,
             "roles": [str(role) for role in roles],
+            "name": f"Demo {roles[0]} of {organisation.aliases[0] if organisation.aliases else organisation.name}",
         }
         pem = self._private_key().private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()

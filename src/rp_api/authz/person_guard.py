@@ -8,6 +8,7 @@ whose role does not allow the action gets 403 ``missingPermission``; an old SSIN
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -52,8 +53,18 @@ class PersonGuard:
         self.trace_id = trace_id_of(request.scope) or ""
 
     async def __call__(
-        self, ssin: str, action: Action, *, operation: str, resource_type: str, resource_id: str | None = None
+        self,
+        ssin: str,
+        action: Action,
+        *,
+        operation: str,
+        resource_type: str,
+        resource_id: str | None = None,
+        refine: Callable[[], str | None] | None = None,
     ) -> PersonAccess:
+        """``refine``: a further rule of the resource (e.g. conversation participants); a reason it returns turns a
+        permit into a denial (404), audited as such, in the one record of this call."""
+
         def audit(allowed: bool, reason: str, legal_basis: str | None) -> None:
             record(
                 self.session,
@@ -79,6 +90,10 @@ class PersonGuard:
             audit(False, SOURCE_BAD_RESPONSE, None)
             raise BadGateway() from None
         decision = decide(Caller.of(self.principal), action, links)
+        refused = refine() if decision.allowed and refine is not None else None
+        if refused is not None:
+            audit(False, refused, None)
+            raise ResourceNotFound()
         audit(decision.allowed, str(decision.reason), decision.legal_basis)
         if not decision.allowed:
             raise problem_for(decision)

@@ -36,6 +36,8 @@ class Principal:
     issuer: IssuerName
     token_id: str
     expires_at: datetime
+    user_name: str | None = None
+    """The user's name when the token carries one (claim ``name``); shown as a message's author."""
 
     def has_role(self, *roles: Role) -> bool:
         return not self.roles.isdisjoint(roles)

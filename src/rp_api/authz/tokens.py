@@ -175,6 +175,7 @@ def principal_from_claims(
         issuer=issuer.name,
         token_id=token_id if isinstance(token_id, str) and token_id else "",
         expires_at=datetime.fromtimestamp(exp, UTC),
+        user_name=name[:200] if isinstance(name := claims.get("name"), str) and name else None,
     )
 
 
@@ -289,6 +290,7 @@ class TokenVerifier:
             repr(claims.get(KBO_CLAIM)),
             repr(claims.get(EHEALTH_CBE_CLAIM)),
             tuple(roles) if isinstance(roles, list) else repr(roles),
+            repr(claims.get("name")),
         )
         known = self._principals.get(key)
         if known is None:

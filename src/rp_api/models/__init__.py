@@ -1,6 +1,7 @@
 """SQLAlchemy 2 typed models. Importing this package registers every table on ``Base.metadata``."""
 
 from rp_api.models.audit import AuditChainHead, AuditEvent
+from rp_api.models.conversation import Conversation, ConversationParticipant, FeedEvent, Message, MessageRead
 from rp_api.models.dossier import Dossier, DossierParticipant
 from rp_api.models.idempotency import IdempotencyRecord
 from rp_api.models.link_cache import PersonLinkCache
@@ -10,12 +11,17 @@ from rp_api.models.request import Decision, DecisionRound, HoursReport, Request,
 __all__ = [
     "AuditChainHead",
     "AuditEvent",
+    "Conversation",
+    "ConversationParticipant",
     "Decision",
     "DecisionRound",
     "Dossier",
     "DossierParticipant",
+    "FeedEvent",
     "HoursReport",
     "IdempotencyRecord",
+    "Message",
+    "MessageRead",
     "PersonLinkCache",
     "RegistrationForm",
     "Request",

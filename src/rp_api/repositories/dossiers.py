@@ -74,3 +74,8 @@ async def page_for_participant(
             or_(Dossier.updated_at > after[0], and_(Dossier.updated_at == after[0], Dossier.id > after[1]))
         )
     return list((await session.execute(query)).scalars())
+
+
+async def participants(session: AsyncSession, dossier_id: uuid.UUID) -> set[str]:
+    query = select(DossierParticipant.enterprise_number).where(DossierParticipant.dossier_id == dossier_id)
+    return set((await session.execute(query)).scalars())

@@ -141,3 +141,8 @@ async def add_party(session: AsyncSession, request_id: uuid.UUID, enterprise_num
     await session.execute(
         insert(RequestParty).values(request_id=request_id, enterprise_number=enterprise_number).on_conflict_do_nothing()
     )
+
+
+async def parties(session: AsyncSession, request_id: uuid.UUID) -> set[str]:
+    query = select(RequestParty.enterprise_number).where(RequestParty.request_id == request_id)
+    return set((await session.execute(query)).scalars())

@@ -26,6 +26,7 @@ from rp_api.domain.requests import RequestAction, RequestStatus
 from rp_api.models.request import Decision, DecisionRound, HoursReport
 from rp_api.problems import INVALID_INPUT, BadRequest, InputIssue, ItemsRefused, MissingPermission
 from rp_api.repositories import dossiers as dossier_repository
+from rp_api.repositories import feed
 from rp_api.repositories import requests as repository
 from rp_api.schemas.request import (
     DecisionList,
@@ -116,6 +117,13 @@ async def record_round(
             )
         )
         await dossier_repository.touch(session, request.dossier_id)
+        await feed.publish(
+            session,
+            await repository.parties(session, request.id),
+            kind="decisionRecorded",
+            dossier_id=request.dossier_id,
+            resource_id=request.id,
+        )
     await repository.add_round(session, decision_round, decisions)
     return DecisionRoundOut(id=decision_round.id, week=body.week, decisions=[decision_out(d) for d in decisions])
 

@@ -28,6 +28,7 @@ from rp_api.problems import (
     TransitionNotAllowed,
 )
 from rp_api.repositories import dossiers as dossier_repository
+from rp_api.repositories import feed
 from rp_api.repositories import registration_forms as form_repository
 from rp_api.schemas.registration_form import FormContent, RegistrationFormOut, TargetGroupDecisionIn
 from rp_api.services.views import form_view
@@ -149,6 +150,9 @@ async def change(
     except StaleDataError:  # another request changed it between our read and our write: exactly one wins
         raise PreconditionFailed(lang=lang) from None
     await dossier_repository.touch(session, dossier.id)
+    if action in (FormAction.SUBMIT, FormAction.DECIDE_TARGET_GROUP):
+        others = await dossier_repository.participants(session, dossier.id) - {principal.enterprise_number}
+        await feed.publish(session, others, kind="formVisible", dossier_id=dossier.id, resource_id=form.id)
     return form
 
 

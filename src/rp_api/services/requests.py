@@ -32,6 +32,7 @@ from rp_api.problems import (
     TransitionNotAllowed,
 )
 from rp_api.repositories import dossiers as dossier_repository
+from rp_api.repositories import feed
 from rp_api.repositories import registration_forms as form_repository
 from rp_api.repositories import requests as repository
 from rp_api.routers import API_PREFIX
@@ -164,6 +165,13 @@ async def submit(
     request = await repository.add(session, request, parties)
     await dossier_repository.join(session, dossier.id, principal.enterprise_number)
     await dossier_repository.touch(session, dossier.id)
+    await feed.publish(
+        session,
+        parties - {principal.enterprise_number},
+        kind="requestChanged",
+        dossier_id=dossier.id,
+        resource_id=request.id,
+    )
     return request
 
 
@@ -217,4 +225,6 @@ async def act(
     except StaleDataError:
         raise PreconditionFailed(lang=lang) from None
     await dossier_repository.touch(session, dossier.id)
+    others = await repository.parties(session, request.id) - {principal.enterprise_number}
+    await feed.publish(session, others, kind="requestChanged", dossier_id=dossier.id, resource_id=request.id)
     return request

@@ -1,0 +1,129 @@
+"""Conversations between the parties of a dossier, and the change feed of an organisation."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import Path, Query, Request
+from fastapi.responses import JSONResponse
+
+from rp_api.authz.guard import CurrentPrincipal
+from rp_api.authz.person_guard import GuardedPerson
+from rp_api.db import DbSession
+from rp_api.routers import API_PREFIX, api_router, problem_response
+from rp_api.schemas.conversation import (
+    ConversationIn,
+    ConversationList,
+    ConversationOut,
+    EventPage,
+    MessageIn,
+    MessageList,
+    MessageOut,
+    ReadMark,
+)
+from rp_api.schemas.registration_form import drop_unset
+from rp_api.services import conversations as service
+from rp_api.services import dossiers, events
+
+router = api_router(
+    tags=["Conversations"],
+    responses={404: problem_response("No such conversation, or one the caller may not see (404 before 403).")},
+)
+DossierId = Annotated[uuid.UUID, Path(alias="dossierId")]
+ConversationId = Annotated[uuid.UUID, Path(alias="conversationId")]
+
+
+@router.post(
+    "/dossiers/{dossierId}/conversations",
+    operation_id="createConversation",
+    summary="Open a conversation with other organisations that have access to the person",
+    status_code=201,
+    response_model=ConversationOut,
+)
+async def create_conversation(
+    dossier_id: DossierId, body: ConversationIn, request: Request, session: DbSession, guard: GuardedPerson
+) -> JSONResponse:
+    dossier = await dossiers.load(session, dossier_id)
+    created = await service.create(
+        session, guard, request.app.state.link_resolver, request.app.state.registry, dossier, body
+    )
+    return JSONResponse(
+        drop_unset(created), status_code=201, headers={"Location": f"{API_PREFIX}/conversations/{created.id}"}
+    )
+
+
+@router.get(
+    "/dossiers/{dossierId}/conversations",
+    operation_id="listConversations",
+    summary="The dossier's conversations the caller takes part in",
+    response_model=ConversationList,
+)
+async def list_conversations(dossier_id: DossierId, session: DbSession, guard: GuardedPerson) -> JSONResponse:
+    dossier = await dossiers.load(session, dossier_id)
+    items = await service.visible_of(session, guard, dossier)
+    return JSONResponse(
+        drop_unset(ConversationList(items=items, self_=f"{API_PREFIX}/dossiers/{dossier.id}/conversations"))
+    )
+
+
+@router.post(
+    "/conversations/{conversationId}/messages",
+    operation_id="postMessage",
+    summary="Post a message",
+    status_code=201,
+    response_model=MessageOut,
+)
+async def post_message(
+    conversation_id: ConversationId, body: MessageIn, session: DbSession, guard: GuardedPerson
+) -> JSONResponse:
+    return JSONResponse(drop_unset(await service.post(session, guard, conversation_id, body.text)), status_code=201)
+
+
+@router.get(
+    "/conversations/{conversationId}/messages",
+    operation_id="readMessages",
+    summary="The conversation's messages, each marked read or not for the caller",
+    response_model=MessageList,
+)
+async def read_messages(conversation_id: ConversationId, session: DbSession, guard: GuardedPerson) -> JSONResponse:
+    items = await service.read_messages(session, guard, conversation_id)
+    return JSONResponse(
+        drop_unset(MessageList(items=items, self_=f"{API_PREFIX}/conversations/{conversation_id}/messages"))
+    )
+
+
+@router.post(
+    "/conversations/{conversationId}/read",
+    operation_id="markMessagesRead",
+    summary="Mark messages read, up to and including one",
+    response_model=MessageList,
+)
+async def mark_read(
+    conversation_id: ConversationId, body: ReadMark, session: DbSession, guard: GuardedPerson
+) -> JSONResponse:
+    items = await service.mark_read(session, guard, conversation_id, body.up_to)
+    return JSONResponse(
+        drop_unset(MessageList(items=items, self_=f"{API_PREFIX}/conversations/{conversation_id}/messages"))
+    )
+
+
+@router.get(
+    "/events",
+    operation_id="readEvents",
+    summary="The caller organisation's change feed: ids only, each event once and in order",
+    response_model=EventPage,
+    tags=["Change feed"],
+)
+async def read_events(
+    session: DbSession,
+    principal: CurrentPrincipal,
+    after: Annotated[
+        str, Query(min_length=1, max_length=100, description="0 to start, then a position.")
+    ] = events.START,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> JSONResponse:
+    page: EventPage = await events.page(
+        session, principal, after, limit=limit, self_link=f"{API_PREFIX}/events?after={after}"
+    )
+    return JSONResponse(drop_unset(page))
