@@ -17,17 +17,6 @@ from rp_api.simulator.population import Population, SimulatedPerson
 from tests.integration.test_dossiers_and_forms import CONTENT, Caller
 from tests.token_factory import TokenFactory
 
-
-@pytest.fixture
-def person(population: Population, tokens: TokenFactory) -> SimulatedPerson:
-    vdab = tokens.organisation("VDAB").enterprise_number
-    return next(
-        p
-        for p in population.persons.values()
-        if p.oa_number == 300 and any(r == vdab for r, _ in p.registrations) and not p.replaced_by and not p.death_date
-    )
-
-
 OTHER_USER = make_ssin(date(1990, 4, 2), 42)  # read marks are per user: the two sides are different people
 
 

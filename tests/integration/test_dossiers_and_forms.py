@@ -52,17 +52,6 @@ def walk(value: Any) -> Iterator[str]:
 
 
 @pytest.fixture
-def person(population: Population, tokens: TokenFactory) -> SimulatedPerson:
-    """Insured with Solidaris (300) and registered with VDAB."""
-    vdab = tokens.organisation("VDAB").enterprise_number
-    return next(
-        p
-        for p in population.persons.values()
-        if p.oa_number == 300 and any(r == vdab for r, _ in p.registrations) and not p.replaced_by and not p.death_date
-    )
-
-
-@pytest.fixture
 def insurer(client: httpx.AsyncClient, tokens: TokenFactory) -> Caller:
     return Caller(client, tokens.token("Solidaris", ["returnToWorkCoordinator"]))
 

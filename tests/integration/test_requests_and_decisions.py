@@ -13,7 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rp_api.services.decisions import current_week
-from rp_api.simulator.population import Population, SimulatedPerson
+from rp_api.simulator.population import SimulatedPerson
 from tests.integration.test_dossiers_and_forms import CONTENT, Caller, walk
 from tests.token_factory import TokenFactory
 
@@ -27,16 +27,6 @@ TRAINING = {
 }
 WEEK = current_week(datetime.now(UTC).date())
 MONTH = datetime.now(UTC).strftime("%Y-%m")
-
-
-@pytest.fixture
-def person(population: Population, tokens: TokenFactory) -> SimulatedPerson:
-    vdab = tokens.organisation("VDAB").enterprise_number
-    return next(
-        p
-        for p in population.persons.values()
-        if p.oa_number == 300 and any(r == vdab for r, _ in p.registrations) and not p.replaced_by and not p.death_date
-    )
 
 
 @pytest.fixture
