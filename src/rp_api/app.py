@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import httpx
 import structlog
@@ -55,6 +56,27 @@ async def _purge_expired_links(resolver: LinkResolver, interval_s: float) -> Non
         await asyncio.sleep(interval_s)
 
 
+async def _purge_periodically(sessionmaker: Any, settings: Settings) -> None:
+    """Retention, run by the service itself (every replica may; the purge is safe when they overlap)."""
+    from datetime import UTC, datetime
+
+    from rp_api.services.retention import purge
+
+    while True:
+        await asyncio.sleep(settings.purge_interval_s)
+        try:
+            report = await purge(
+                sessionmaker,
+                now=datetime.now(UTC),
+                link_ttl_s=settings.link_cache_ttl_s,
+                audit_months=settings.audit_retention_months,
+                idempotency_days=settings.idempotency_retention_days,
+            )
+            log.info("retention_purge", dossiers=report.dossiers, audit_partitions=len(report.audit_partitions))
+        except Exception as exc:  # the next round tries again
+            log.warning("retention_purge_failed", error_type=type(exc).__name__)
+
+
 def create_app(
     settings: Settings | None = None, *, upstream_transport: httpx.AsyncBaseTransport | None = None
 ) -> FastAPI:
@@ -82,10 +104,12 @@ def create_app(
             )
             app.state.link_resolver = resolver
             purging = asyncio.create_task(_purge_expired_links(resolver, settings.link_cache_purge_interval_s))
+            retention = asyncio.create_task(_purge_periodically(app.state.sessionmaker, settings))
             try:
                 yield
             finally:
                 purging.cancel()
+                retention.cancel()
                 await engine.dispose()
 
     app = FastAPI(

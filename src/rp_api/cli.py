@@ -239,6 +239,43 @@ def db_status() -> None:
     raise typer.Exit(code=0 if running else 3)
 
 
+@app.command()
+def purge(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Count what would go; change nothing.")] = False,
+) -> None:
+    """Remove what is past its retention: dossiers, person links, idempotency records, old audit partitions."""
+    from datetime import UTC, datetime
+
+    from rp_api.db import create_engine, create_sessionmaker
+    from rp_api.services.retention import purge as run_purge
+
+    settings = _with_database(_settings())
+
+    async def run() -> Any:
+        engine = create_engine(settings, settings.sqlalchemy_url())
+        try:
+            with typer.progressbar(length=0, label="dossiers deleted", show_pos=True) as bar:
+                return await run_purge(
+                    create_sessionmaker(engine),
+                    now=datetime.now(UTC),
+                    link_ttl_s=settings.link_cache_ttl_s,
+                    audit_months=settings.audit_retention_months,
+                    idempotency_days=settings.idempotency_retention_days,
+                    dry_run=dry_run,
+                    progress=bar.update,
+                )
+        finally:
+            await engine.dispose()
+
+    report = asyncio.run(run())
+    verb = "would remove" if dry_run else "removed"
+    typer.echo(
+        f"rp-api purge: {verb} {report.dossiers} dossiers, {report.person_links} person links, "
+        f"{report.idempotency_records} idempotency records, {len(report.audit_partitions)} audit partitions "
+        f"({report.audit_records} records)"
+    )
+
+
 @audit_app.command("verify")
 def audit_verify() -> None:
     """Walk every hash chain of the audit log; exit 1 and name the first broken record if any."""

@@ -172,6 +172,15 @@ class Settings(BaseSettings):
     link_cache_purge_interval_s: float = Field(
         default=900, ge=1, description="How often expired person links are removed from the cache."
     )
+    audit_retention_months: int = Field(
+        default=120, ge=1, le=600, description="Months of audit records kept; older monthly partitions are dropped."
+    )
+    idempotency_retention_days: int = Field(
+        default=7, ge=1, le=90, description="Days an Idempotency-Key is remembered."
+    )
+    purge_interval_s: float = Field(
+        default=3600, ge=10, description="How often the service purges expired dossier data."
+    )
     organisations_file: Path | None = Field(
         default=None, description="Organisation registry (JSON); unset: the one shipped in the package."
     )

@@ -1,6 +1,6 @@
 """SQLAlchemy 2 typed models. Importing this package registers every table on ``Base.metadata``."""
 
-from rp_api.models.audit import AuditChainHead, AuditEvent
+from rp_api.models.audit import AuditChainAnchor, AuditChainHead, AuditEvent
 from rp_api.models.conversation import Conversation, ConversationParticipant, FeedEvent, Message, MessageRead
 from rp_api.models.dossier import Dossier, DossierParticipant
 from rp_api.models.idempotency import IdempotencyRecord
@@ -9,6 +9,7 @@ from rp_api.models.registration_form import RegistrationForm
 from rp_api.models.request import Decision, DecisionRound, HoursReport, Request, RequestParty
 
 __all__ = [
+    "AuditChainAnchor",
     "AuditChainHead",
     "AuditEvent",
     "Conversation",

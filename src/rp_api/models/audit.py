@@ -62,3 +62,14 @@ class AuditChainHead(Base):
     seq: Mapped[int] = mapped_column(BigInteger, default=0)
     hash: Mapped[bytes] = mapped_column(LargeBinary(32))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class AuditChainAnchor(Base):
+    """Where a chain resumes after retention dropped its oldest records: the last dropped seq and its hash."""
+
+    __tablename__ = "audit_chain_anchor"
+
+    chain_id: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    dropped_before: Mapped[datetime] = mapped_column(DateTime(timezone=True))

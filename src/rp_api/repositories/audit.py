@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rp_api.authz.audit import GENESIS_HASH, AuditRecord, chain_hash
-from rp_api.models.audit import AUDIT_CHAINS, AuditChainHead, AuditEvent
+from rp_api.models.audit import AUDIT_CHAINS, AuditChainAnchor, AuditChainHead, AuditEvent
 
 _TAKE_FREE_HEAD = "SELECT chain_id, seq, hash FROM audit_chain_head ORDER BY random() LIMIT 1 FOR UPDATE SKIP LOCKED"
 _TAKE_HEAD = "SELECT chain_id, seq, hash FROM audit_chain_head WHERE chain_id = $1 FOR UPDATE"
@@ -22,7 +23,7 @@ _COLUMNS = (
 )  # fmt: skip
 
 
-async def append(session: AsyncSession, records: Sequence[AuditRecord]) -> None:
+async def append(session: AsyncSession, records: Sequence[AuditRecord], *, now: datetime | None = None) -> None:
     """Write the records on one chain: any chain whose head is free, else wait for a random one.
 
     This is the hot path of every call (a list page writes a record per line), so it speaks to the driver
@@ -42,8 +43,10 @@ async def append(session: AsyncSession, records: Sequence[AuditRecord]) -> None:
     if head is None:  # every chain is being written right now: queue on one of them
         head = await driver.fetchrow(_TAKE_HEAD, random.randrange(AUDIT_CHAINS))  # noqa: S311 - load spreading
     chain_id, seq, previous = head["chain_id"], head["seq"], bytes(head["hash"])
+    # Stamped under the chain's lock, so that time follows seq within a chain (retention drops by time).
+    at = now or datetime.now(UTC)
     rows = []
-    for entry in records:
+    for entry in (replace(record, occurred_at=at) for record in records):
         seq += 1
         current = chain_hash(previous, entry, chain_id=chain_id, seq=seq)
         rows.append(
@@ -79,15 +82,16 @@ class Verification:
 async def verify(session: AsyncSession) -> Verification:
     """Walk every chain in order, recompute each hash, and compare the ends with the chain heads.
 
-    A chain may start after 1 (retention dropped its oldest partitions); it is then checked from its first
-    remaining record, whose stored predecessor hash is taken as given. Its end must match its head exactly, so a
-    removed last record is reported.
+    After retention dropped its oldest partitions, a chain resumes from its anchor (the last dropped seq and hash);
+    without an anchor it must start at 1. Its end must match its head exactly, so a removed last record is reported.
     """
     total = 0
     heads = {row.chain_id: row for row in (await session.execute(select(AuditChainHead.__table__))).all()}
+    anchors = {row.chain_id: row for row in (await session.execute(select(AuditChainAnchor.__table__))).all()}
     for chain_id in sorted(heads):
-        previous: bytes | None = None
-        last_seq: int | None = None
+        anchor = anchors.get(chain_id)
+        previous: bytes | None = bytes(anchor.hash) if anchor else None
+        last_seq: int | None = anchor.seq if anchor else None
         result = await session.stream(
             select(AuditEvent)
             .where(AuditEvent.chain_id == chain_id)
@@ -96,7 +100,9 @@ async def verify(session: AsyncSession) -> Verification:
         )
         async for event in result.scalars():
             total += 1
-            expected_previous = bytes(event.prev_hash) if previous is None else previous
+            expected_previous = GENESIS_HASH if previous is None else previous
+            if last_seq is None and event.seq != 1:
+                return Verification(total, Break(chain_id, event.seq, str(event.id), "sequence gap or duplicate"))
             if last_seq is not None and event.seq != last_seq + 1:
                 return Verification(total, Break(chain_id, event.seq, str(event.id), "sequence gap or duplicate"))
             if bytes(event.prev_hash) != expected_previous:
@@ -134,3 +140,37 @@ def _as_record(event: Any) -> AuditRecord:
 async def ensure_partitions(session: AsyncSession, months_ahead: int = 3) -> None:
     """Create this month's partition and the next ones (idempotent)."""
     await session.execute(text("SELECT rp_ensure_audit_partitions(current_date, :months)"), {"months": months_ahead})
+
+
+_PARTITIONS = """
+SELECT child.relname AS name
+FROM pg_inherits JOIN pg_class child ON child.oid = pg_inherits.inhrelid
+JOIN pg_class parent ON parent.oid = pg_inherits.inhparent
+WHERE parent.relname = 'audit_event' AND child.relname ~ '^audit_event_[0-9]{4}_[0-9]{2}$'
+ORDER BY child.relname
+"""
+_ANCHORS = """
+INSERT INTO audit_chain_anchor (chain_id, seq, hash, dropped_before)
+SELECT DISTINCT ON (chain_id) chain_id, seq, hash, :cutoff FROM audit_event
+WHERE occurred_at < :cutoff ORDER BY chain_id, seq DESC
+ON CONFLICT (chain_id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, dropped_before = excluded.dropped_before
+WHERE audit_chain_anchor.seq < excluded.seq
+"""
+
+
+async def partitions_before(session: AsyncSession, first_kept: date) -> list[str]:
+    names = (await session.execute(text(_PARTITIONS))).scalars()
+    return [name for name in names if name[len("audit_event_") :] < f"{first_kept:%Y_%m}"]
+
+
+async def count_in(session: AsyncSession, partition: str) -> int:
+    return int(await session.scalar(text(f'SELECT count(*) FROM "{partition}"')) or 0)  # noqa: S608 - catalogue name
+
+
+async def drop_before(session: AsyncSession, first_kept: date, partitions: list[str]) -> None:
+    """Anchor every chain on its last record before ``first_kept``, then drop those partitions (not a DELETE: the
+    append-only triggers stay in force)."""
+    cutoff = datetime(first_kept.year, first_kept.month, 1, tzinfo=UTC)
+    await session.execute(text(_ANCHORS), {"cutoff": cutoff})
+    for partition in partitions:
+        await session.execute(text(f'DROP TABLE IF EXISTS "{partition}"'))

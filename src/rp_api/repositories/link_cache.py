@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -35,3 +35,8 @@ async def store(session: AsyncSession, *, source: str, subject: str, payload: An
 async def purge_older_than(session: AsyncSession, cutoff: datetime) -> int:
     result = await session.execute(delete(PersonLinkCache).where(PersonLinkCache.fetched_at <= cutoff))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def count_older_than(session: AsyncSession, cutoff: datetime) -> int:
+    query = select(func.count()).where(PersonLinkCache.fetched_at <= cutoff)
+    return int(await session.scalar(query) or 0)
