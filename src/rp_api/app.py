@@ -20,6 +20,7 @@ from rp_api.db import create_engine, create_sessionmaker
 from rp_api.limits import BodyLimitMiddleware
 from rp_api.logs import configure_logging
 from rp_api.routers import (
+    audit,
     authenticated_root,
     conversations,
     decisions,
@@ -134,6 +135,7 @@ def create_app(
             requests.router,
             decisions.router,
             conversations.router,
+            audit.router,
         )
     )
     docs.install(app, openapi_url="/openapi.json")

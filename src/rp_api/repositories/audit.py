@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rp_api.authz.audit import GENESIS_HASH, AuditRecord, chain_hash
@@ -174,3 +174,25 @@ async def drop_before(session: AsyncSession, first_kept: date, partitions: list[
     await session.execute(text(_ANCHORS), {"cutoff": cutoff})
     for partition in partitions:
         await session.execute(text(f'DROP TABLE IF EXISTS "{partition}"'))
+
+
+async def of_person(
+    session: AsyncSession,
+    ssin: str,
+    *,
+    since: datetime,
+    until: datetime,
+    after: tuple[datetime, int, int] | None,
+    limit: int,
+) -> list[Any]:
+    """Records naming the person, oldest first; keyset on (occurred_at, chain_id, seq)."""
+    table = AuditEvent.__table__
+    query = (
+        select(table)
+        .where(table.c.person_ssin == ssin, table.c.occurred_at >= since, table.c.occurred_at < until)
+        .order_by(table.c.occurred_at, table.c.chain_id, table.c.seq)
+        .limit(limit)
+    )
+    if after is not None:
+        query = query.where(tuple_(table.c.occurred_at, table.c.chain_id, table.c.seq) > tuple_(*after))
+    return list((await session.execute(query)).all())

@@ -158,6 +158,7 @@ async def post(session: AsyncSession, guard: PersonGuard, conversation_id: uuid.
         ),
     )
     await repository.mark_read(session, conversation.id, principal.user_ssin, message.seq)
+    await dossier_repository.touch(session, dossier.id)  # a message is a change: it restarts the retention clock
     await feed.publish(
         session,
         participants - {principal.enterprise_number},

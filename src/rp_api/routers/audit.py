@@ -1,0 +1,29 @@
+"""``POST /rp/v1/auditEvents/query``: who accessed a person's data, for INAMI's auditors."""
+
+from __future__ import annotations
+
+from fastapi import Request
+from fastapi.responses import JSONResponse
+
+from rp_api.authz.guard import CurrentPrincipal
+from rp_api.db import DbSession
+from rp_api.routers import api_router, problem_response
+from rp_api.schemas.audit import AuditEventPage, AuditQuery
+from rp_api.schemas.registration_form import drop_unset
+from rp_api.services import audit_queries
+from rp_api.tracing import trace_id_of
+
+router = api_router(tags=["Audit"], responses={403: problem_response("Only INAMI's auditors query the audit log.")})
+
+
+@router.post(
+    "/auditEvents/query",
+    operation_id="queryAuditEvents",
+    summary="Who accessed a person's data in a period (the SSIN travels in the body)",
+    response_model=AuditEventPage,
+)
+async def query_audit_events(
+    body: AuditQuery, request: Request, session: DbSession, principal: CurrentPrincipal
+) -> JSONResponse:
+    page = await audit_queries.query(session, principal, trace_id_of(request.scope) or "", body)
+    return JSONResponse(drop_unset(page))

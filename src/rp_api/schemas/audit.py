@@ -1,0 +1,78 @@
+"""Audit queries: who accessed a person's data (a person's right of access)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+from pydantic import ConfigDict, Field, model_validator
+
+from rp_api.identifiers import Ssin
+from rp_api.schemas.base import ApiModel
+
+
+class AuditQuery(ApiModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"ssin": "85073003328", "from": "2026-01-01", "to": "2026-12-31", "pageSize": 100}]
+        }
+    )
+
+    ssin: Ssin
+    from_: date = Field(alias="from")
+    to: date
+    page_size: int = Field(default=100, ge=1, le=1000)
+    page: str | None = Field(default=None, max_length=200)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> AuditQuery:
+        if self.to < self.from_:
+            raise ValueError("to is before from")
+        return self
+
+
+class AuditEventOut(ApiModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "occurredAt": "2026-11-22T09:00:00Z",
+                    "userSsin": "75050575724",
+                    "organisation": "0411159046",
+                    "organisationType": "insurer",
+                    "roles": ["medicalAdvisor"],
+                    "operation": "readDossier",
+                    "resourceType": "dossier",
+                    "resourceId": "7d1e2f3a-4b5c-4d6e-8f9a-0b1c2d3e4f5a",
+                    "outcome": "permit",
+                    "reason": "insurerAffiliation",
+                    "legalBasis": "CSI/CSSS 26/060",
+                    "traceId": "9a0f8c1e-4d7b-4a4e-9a57-3c1d2f1e0b11",
+                }
+            ]
+        }
+    )
+
+    id: uuid.UUID
+    occurred_at: datetime
+    user_ssin: str
+    organisation: str
+    organisation_type: str
+    roles: list[str]
+    operation: str
+    resource_type: str
+    resource_id: str | None = None
+    outcome: str
+    reason: str
+    legal_basis: str | None = None
+    trace_id: str
+
+
+class AuditEventPage(ApiModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"items": [], "self": "/rp/v1/auditEvents/query", "next": None}]}
+    )
+
+    items: list[AuditEventOut]
+    self_: str = Field(alias="self")
+    next: str | None = None
