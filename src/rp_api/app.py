@@ -29,6 +29,7 @@ from rp_api.routers import (
     me,
     registration_forms,
     requests,
+    statistics,
 )
 from rp_api.settings import Settings
 from rp_api.tracing import RequestContextMiddleware
@@ -136,6 +137,7 @@ def create_app(
             decisions.router,
             conversations.router,
             audit.router,
+            statistics.router,
         )
     )
     docs.install(app, openapi_url="/openapi.json")
