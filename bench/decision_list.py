@@ -31,9 +31,10 @@ from rp_api import embedded, migrate
 from rp_api.authz.audit import take_pending
 from rp_api.authz.organisations import OrganisationRegistry
 from rp_api.authz.principal import IssuerName, Principal
+from rp_api.cursors import encode
 from rp_api.domain.actors import Role
 from rp_api.repositories import audit as audit_repository
-from rp_api.services.decisions import decision_list, encode_cursor
+from rp_api.services.decisions import decision_list
 from rp_api.settings import as_asyncpg_url
 
 SEED = """
@@ -99,7 +100,7 @@ async def run(rows: int, rounds: int) -> dict[str, float]:
                 {"offset": rows - 101},
             )
         ).one()
-    deep_cursor = encode_cursor(deep_row.decided_at, deep_row.id)
+    deep_cursor = encode(deep_row.decided_at, deep_row.id)
 
     async def page(*, audited: bool, cursor: str | None) -> float:
         started = time.perf_counter()

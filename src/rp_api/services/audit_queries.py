@@ -3,32 +3,23 @@ request). The query is itself a call about the person, and is audited."""
 
 from __future__ import annotations
 
-import base64
-import json
 from datetime import UTC, datetime, time, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from rp_api import cursors
 from rp_api.authz.audit import AuditRecord, record
 from rp_api.authz.principal import Principal
 from rp_api.domain.actors import OrganisationType, Role
 from rp_api.domain.policy import DELIBERATION
-from rp_api.problems import INVALID_INPUT, BadRequest, InputIssue, MissingPermission
+from rp_api.problems import MissingPermission
 from rp_api.repositories import audit as repository
 from rp_api.schemas.audit import AuditEventOut, AuditEventPage, AuditQuery
 
 
-def _cursor(row: object) -> str:
-    raw = json.dumps([row.occurred_at.isoformat(), row.chain_id, row.seq])  # type: ignore[attr-defined]
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def _after(cursor: str) -> tuple[datetime, int, int]:
-    try:
-        at, chain_id, seq = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        return datetime.fromisoformat(at), int(chain_id), int(seq)
-    except (ValueError, TypeError):
-        raise BadRequest([InputIssue(INVALID_INPUT, "Invalid page cursor", None, "body", "page")]) from None
+def _after(page: str) -> tuple[datetime, int, int]:
+    at, chain_id, seq = cursors.decode(page, datetime.fromisoformat, int, int, where="body", name="page")
+    return at, chain_id, seq
 
 
 async def query(session: AsyncSession, principal: Principal, trace_id: str, body: AuditQuery) -> AuditEventPage:
@@ -39,7 +30,9 @@ async def query(session: AsyncSession, principal: Principal, trace_id: str, body
         body.ssin,
         since=datetime.combine(body.from_, time.min, UTC),
         until=datetime.combine(body.to + timedelta(days=1), time.min, UTC),
-        after=_after(body.page) if body.page else None,
+        after=cursors.decode(body.page, datetime.fromisoformat, int, int, where="body", name="page")
+        if body.page
+        else None,
         limit=body.page_size + 1,
     )
     more = len(rows) > body.page_size
@@ -77,5 +70,7 @@ async def query(session: AsyncSession, principal: Principal, trace_id: str, body
         for row in rows
     ]
     return AuditEventPage(
-        items=items, self_="/rp/v1/auditEvents/query", next=_cursor(rows[-1]) if more and rows else None
+        items=items,
+        self_="/rp/v1/auditEvents/query",
+        next=cursors.encode(rows[-1].occurred_at, rows[-1].chain_id, rows[-1].seq) if more and rows else None,
     )

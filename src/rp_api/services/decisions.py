@@ -5,10 +5,8 @@ Batches are all or nothing: every item is checked first, and the problem names e
 
 from __future__ import annotations
 
-import base64
 import csv
 import io
-import json
 import uuid
 from collections import Counter
 from datetime import UTC, date, datetime
@@ -16,6 +14,7 @@ from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from rp_api import cursors
 from rp_api.authz.audit import AuditRecord, record
 from rp_api.authz.person_guard import PersonGuard
 from rp_api.authz.principal import Principal
@@ -156,17 +155,9 @@ def _audit_listed(
     )
 
 
-def encode_cursor(decided_at: datetime, decision_id: uuid.UUID) -> str:
-    raw = json.dumps([decided_at.isoformat(), str(decision_id)]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        decided_at, decision_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        return datetime.fromisoformat(decided_at), uuid.UUID(decision_id)
-    except (ValueError, TypeError):
-        raise BadRequest([InputIssue(INVALID_INPUT, "Invalid page cursor", None, "query", "page")]) from None
+def _after(page: str) -> tuple[datetime, uuid.UUID]:
+    decided_at, decision_id = cursors.decode(page, datetime.fromisoformat, uuid.UUID, where="query", name="page")
+    return decided_at, decision_id
 
 
 async def decision_list(
@@ -200,7 +191,7 @@ async def decision_list(
         week=week,
         decided_from=decided_from,
         decided_to=decided_to,
-        after=decode_cursor(page) if page else None,
+        after=_after(page) if page else None,
         limit=page_size + 1,
     )
     more = len(rows) > page_size
@@ -223,7 +214,7 @@ async def decision_list(
     ]
     if audited:
         _audit_listed(session, principal, trace_id, "listDecisions", [(i.ssin, str(i.request_id)) for i in items])
-    next_page = encode_cursor(rows[-1][0].decided_at, rows[-1][0].id) if more and rows else None
+    next_page = cursors.encode(rows[-1][0].decided_at, rows[-1][0].id) if more and rows else None
     return DecisionList(items=items, self_=self_link, next=next_page)
 
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import base64
-import json
 import uuid
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from rp_api import cursors
 from rp_api.authz.links import LinkResolver
 from rp_api.authz.organisations import OrganisationRegistry
 from rp_api.authz.person_guard import PersonGuard
@@ -16,7 +15,7 @@ from rp_api.domain.actors import OrganisationType
 from rp_api.domain.policy import Action
 from rp_api.domain.visibility import viewers_of
 from rp_api.models.dossier import Dossier
-from rp_api.problems import INVALID_INPUT, BadRequest, InputIssue, Problem, ResourceNotFound
+from rp_api.problems import Problem, ResourceNotFound
 from rp_api.repositories import dossiers as dossier_repository
 from rp_api.repositories import requests as request_repository
 from rp_api.schemas.dossier import DossierOut, DossierPage, DossierQuery, DossierSummary
@@ -70,19 +69,9 @@ async def read_dossier(
     return dossier_view(dossier, enrichment, forms, requests_, viewers, registry)
 
 
-def _cursor(dossier: Dossier) -> str:
-    raw = json.dumps([dossier.updated_at.isoformat(), str(dossier.id)]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _after(cursor: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        updated_at, dossier_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        return datetime.fromisoformat(updated_at), uuid.UUID(dossier_id)
-    except (ValueError, TypeError):
-        raise BadRequest(
-            [InputIssue(INVALID_INPUT, "Invalid page cursor", "use the `next` of a page", "body", "page")]
-        ) from None
+def _after(page: str) -> tuple[datetime, uuid.UUID]:
+    updated_at, dossier_id = cursors.decode(page, datetime.fromisoformat, uuid.UUID, where="body", name="page")
+    return updated_at, dossier_id
 
 
 async def query_dossiers(session: AsyncSession, guard: PersonGuard, query: DossierQuery, self_link: str) -> DossierPage:
@@ -93,7 +82,9 @@ async def query_dossiers(session: AsyncSession, guard: PersonGuard, query: Dossi
         guard.principal.enterprise_number,
         modified_since=query.modified_since,
         status=query.status,
-        after=_after(query.page) if query.page else None,
+        after=cursors.decode(query.page, datetime.fromisoformat, uuid.UUID, where="body", name="page")
+        if query.page
+        else None,
         limit=query.page_size + 1,
     )
     more = len(dossiers) > query.page_size
@@ -119,5 +110,5 @@ async def query_dossiers(session: AsyncSession, guard: PersonGuard, query: Dossi
                 self_=f"/rp/v1/dossiers/{dossier.id}",
             )
         )
-    next_page = _cursor(dossiers[-1]) if more and dossiers else None
+    next_page = cursors.encode(dossiers[-1].updated_at, dossiers[-1].id) if more and dossiers else None
     return DossierPage(items=items, self_=self_link, next=next_page)

@@ -6,7 +6,6 @@ import uuid
 from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm.exc import StaleDataError
 
 from rp_api.authz.person_guard import PersonGuard
 from rp_api.authz.principal import Principal
@@ -17,13 +16,13 @@ from rp_api.domain.policy import Action
 from rp_api.domain.visibility import viewers_of
 from rp_api.models.dossier import Dossier
 from rp_api.models.registration_form import RegistrationForm
+from rp_api.preconditions import flush_or_precondition_failed
 from rp_api.problems import (
     INVALID_INPUT,
     BadRequest,
     FormNotDraft,
     InputIssue,
     MissingPermission,
-    PreconditionFailed,
     ResourceNotFound,
     TransitionNotAllowed,
 )
@@ -145,10 +144,7 @@ async def change(
         if target in (FormStatus.SUBMITTED, FormStatus.AWAITING_TARGET_GROUP_DECISION) and form.submitted_at is None:
             form.submitted_at = now
     form.updated_at = now
-    try:
-        await session.flush()
-    except StaleDataError:  # another request changed it between our read and our write: exactly one wins
-        raise PreconditionFailed(lang=lang) from None
+    await flush_or_precondition_failed(session, lang=lang)
     await dossier_repository.touch(session, dossier.id)
     if action in (FormAction.SUBMIT, FormAction.DECIDE_TARGET_GROUP):
         others = await dossier_repository.participants(session, dossier.id) - {principal.enterprise_number}

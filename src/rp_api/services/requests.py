@@ -9,7 +9,6 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm.exc import StaleDataError
 
 from rp_api.authz.links import LinkResolver
 from rp_api.authz.organisations import OrganisationRegistry
@@ -21,12 +20,12 @@ from rp_api.domain.requests import RequestAction, RequestStatus, RequestType
 from rp_api.domain.visibility import viewers_of, visible
 from rp_api.models.dossier import Dossier
 from rp_api.models.request import Decision, Request
+from rp_api.preconditions import flush_or_precondition_failed
 from rp_api.problems import (
     INVALID_INPUT,
     BadRequest,
     InputIssue,
     MissingPermission,
-    PreconditionFailed,
     RegistrationFormNotValid,
     ResourceNotFound,
     TransitionNotAllowed,
@@ -220,10 +219,7 @@ async def act(
         request.medical_advice = text
     request.status = target
     request.updated_at = now
-    try:
-        await session.flush()
-    except StaleDataError:
-        raise PreconditionFailed(lang=lang) from None
+    await flush_or_precondition_failed(session, lang=lang)
     await dossier_repository.touch(session, dossier.id)
     others = await repository.parties(session, request.id) - {principal.enterprise_number}
     await feed.publish(session, others, kind="requestChanged", dossier_id=dossier.id, resource_id=request.id)
