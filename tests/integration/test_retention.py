@@ -79,6 +79,15 @@ async def test_dossier_edges_31_december_versus_1_january(scratch: AsyncEngine) 
     assert again.dossiers == 0  # type: ignore[attr-defined]
     await run(scratch, datetime(2031, 1, 1, 0, 0, tzinfo=UTC))
     assert await surviving(scratch) == set()
+    async with scratch.connect() as connection:  # the purge keeps the next audit partitions ready
+        ready = set(
+            (
+                await connection.execute(
+                    text("SELECT relname FROM pg_class WHERE relkind = 'r' AND relname LIKE 'audit_event_2031_%'")
+                )
+            ).scalars()
+        )
+    assert ready == {"audit_event_2031_01", "audit_event_2031_02", "audit_event_2031_03"}
     await scratch.dispose()
 
 

@@ -137,9 +137,12 @@ def _as_record(event: Any) -> AuditRecord:
     )
 
 
-async def ensure_partitions(session: AsyncSession, months_ahead: int = 3) -> None:
-    """Create this month's partition and the next ones (idempotent)."""
-    await session.execute(text("SELECT rp_ensure_audit_partitions(current_date, :months)"), {"months": months_ahead})
+async def ensure_partitions(session: AsyncSession, today: date, months_ahead: int = 3) -> None:
+    """Create this month's partition and the next ones (idempotent), before any record needs them: a record with no
+    monthly partition lands in the default one, which retention never drops."""
+    await session.execute(
+        text("SELECT rp_ensure_audit_partitions(:today, :months)"), {"today": today, "months": months_ahead}
+    )
 
 
 _PARTITIONS = """

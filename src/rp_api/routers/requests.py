@@ -15,6 +15,7 @@ from rp_api.domain.requests import RequestAction
 from rp_api.i18n import language
 from rp_api.idempotency import Idempotency
 from rp_api.preconditions import etag, require_if_match
+from rp_api.repositories import requests as repository
 from rp_api.routers import API_PREFIX, api_router, problem_response
 from rp_api.schemas.registration_form import drop_unset
 from rp_api.schemas.request import MedicalText, RequestIn, RequestOut, ValidationIn
@@ -41,8 +42,6 @@ CHANGE_PROBLEMS: dict[int | str, dict[str, Any]] = {
 async def _answer(
     session: DbSession, guard: PersonGuard, request: Any, status: int = 200, location: bool = False
 ) -> JSONResponse:
-    from rp_api.repositories import requests as repository
-
     decision = (await repository.decisions_of(session, [request.id])).get(request.id)
     headers = {"ETag": etag(request.version)}
     if location:

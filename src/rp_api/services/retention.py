@@ -1,4 +1,5 @@
-"""The purge: everything past its retention, removed in short transactions (safe beside live traffic), and idempotent
+"""The purge: everything past its retention, removed in short transactions (it also keeps the next monthly audit
+partitions ready) (safe beside live traffic), and idempotent
 (a second run finds nothing). ``rp-api purge`` runs it on demand (``--dry-run`` counts only); the service runs it
 periodically. The clock is an argument, so tests travel in time."""
 
@@ -16,6 +17,8 @@ from rp_api.repositories import link_cache
 from rp_api.repositories import retention as repository
 
 DOSSIER_BATCH = 500
+AUDIT_PARTITIONS_AHEAD = 3
+"""Monthly audit partitions kept ready ahead of time (the purge runs hourly)."""
 
 
 @dataclass
@@ -62,6 +65,7 @@ async def purge(
         if deleted < DOSSIER_BATCH:
             break
     async with sessionmaker() as session, session.begin():
+        await audit_repository.ensure_partitions(session, today, AUDIT_PARTITIONS_AHEAD)
         report.idempotency_records = await repository.delete_old_idempotency_records(session, idempotency_before)
         report.person_links = await link_cache.purge_older_than(session, links_before)
         if partitions:
