@@ -130,14 +130,13 @@ def create_app(
     app.include_router(health.router)
     app.include_router(
         authenticated_root(
-            me.router,
             dossiers.router,
             registration_forms.router,
             requests.router,
             decisions.router,
             conversations.router,
-            audit.router,
             statistics.router,
+            open_to_auditors=(me.router, audit.router),
         )
     )
     docs.install(app, openapi_url="/openapi.json")

@@ -103,7 +103,7 @@ async def test_denials_are_404_and_audited(
         (tokens.token("Solidaris", ["medicalAdvisor"]), insured_elsewhere.ssin, "noLink"),
         (tokens.token(deceased_insurer, ["medicalAdvisor"]), deceased.ssin, "deceased"),
         (tokens.token("CIN", ["administrative"]), insured_elsewhere.ssin, "noLink"),
-        (tokens.token("INAMI", ["auditor"]), population.unknown_ssin, "unknownPerson"),
+        (tokens.token("INAMI", ["socialExpert"]), population.unknown_ssin, "unknownPerson"),
     ]
     for token, ssin, _ in cases:
         response = await call(probe, token, ssin)

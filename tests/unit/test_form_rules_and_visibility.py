@@ -55,7 +55,8 @@ def test_target_group_decision(status: FormStatus, answer: bool) -> None:
 @pytest.mark.parametrize(
     ("organisation_type", "role", "allowed"),
     [
-        *[(OrganisationType.INSURER, role, True) for role in ROLES_BY_TYPE[OrganisationType.INSURER]],
+        *[(OrganisationType.INSURER, role, True) for role in ROLES_BY_TYPE[OrganisationType.INSURER] - {Role.AUDITOR}],
+        (OrganisationType.INSURER, Role.AUDITOR, False),
         (OrganisationType.PREVENTION_SERVICE, Role.OCCUPATIONAL_PHYSICIAN, True),
         (OrganisationType.PREVENTION_SERVICE, Role.NURSE, False),
         (OrganisationType.PREVENTION_SERVICE, Role.ADMINISTRATIVE, False),
@@ -77,7 +78,7 @@ def test_who_may_create(organisation_type: OrganisationType, role: Role, allowed
 
 @pytest.mark.parametrize("role", sorted(ROLES_BY_TYPE[OrganisationType.INSURER]))
 def test_who_decides_the_target_group(role: Role) -> None:
-    allowed = role is not Role.ADMINISTRATIVE
+    allowed = role not in (Role.ADMINISTRATIVE, Role.AUDITOR)
     assert (
         may_act(
             FormAction.DECIDE_TARGET_GROUP,

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from rp_api.authz.organisations import OrganisationRegistry
 from rp_api.domain.actors import ROLES_BY_TYPE, OrganisationType, Role
 from rp_api.domain.links import Employment, PersonLinks
-from rp_api.domain.policy import Action, Caller, Reason, decide
+from rp_api.domain.policy import Action, AuditScope, Caller, Reason, audit_scope, decide, works_on_dossiers
 
 REGISTRY = OrganisationRegistry.load()
 ORGS = list(REGISTRY)
@@ -35,7 +35,7 @@ EMPLOYER, OTHER_EMPLOYER = "0411159046", "0484833813"
 
 # --- the oracle: a different formulation of the deliberation's rules ---------------------------------------------
 MAY_DO = {
-    Action.CONSULT_DOSSIER: set(Role),
+    Action.CONSULT_DOSSIER: set(Role) - {Role.AUDITOR},  # the auditor reads the log, never a dossier
     Action.CONTRIBUTE_TO_DOSSIER: set(Role) - {Role.AUDITOR},
     Action.CONSULT_HEALTH_DATA: {
         Role.MEDICAL_ADVISOR,
@@ -243,6 +243,8 @@ def test_replaced_ssin_names_its_successor() -> None:
         (Role.MEDICAL_ADVISOR, Action.CONSULT_HEALTH_DATA, True),
         (Role.MULTIDISCIPLINARY_TEAM, Action.CONSULT_HEALTH_DATA, True),
         (Role.ADMINISTRATIVE, Action.CONTRIBUTE_TO_DOSSIER, True),
+        (Role.AUDITOR, Action.CONSULT_DOSSIER, False),
+        (Role.AUDITOR, Action.CONTRIBUTE_TO_DOSSIER, False),
     ],
 )
 def test_roles_per_action(role: Role, action: Action, allowed: bool) -> None:
@@ -250,6 +252,33 @@ def test_roles_per_action(role: Role, action: Action, allowed: bool) -> None:
     decision = decide(who, action, PersonLinks(SSIN, insurer_oa_number=100))
     assert decision.allowed is allowed
     assert decision.reason == (Reason.INSURER_AFFILIATION if allowed else Reason.ROLE_NOT_ALLOWED)
+
+
+@pytest.mark.parametrize(
+    ("caller", "roles", "person_named", "scope"),
+    [
+        (INAMI, {Role.AUDITOR}, True, AuditScope.EVERY_ORGANISATION),
+        (INAMI, {Role.AUDITOR}, False, AuditScope.OWN_ORGANISATION),
+        (INAMI, {Role.SOCIAL_EXPERT}, True, None),
+        (INAMI, {Role.MEDICAL_INSPECTOR}, False, None),
+        *[
+            (org, {Role.AUDITOR}, named, AuditScope.OWN_ORGANISATION)
+            for org in (CM, VDAB, IDEWE)
+            for named in (True, False)
+        ],
+        (CM, {Role.MEDICAL_ADVISOR}, False, None),
+        (CM, {Role.MEDICAL_ADVISOR, Role.AUDITOR}, True, AuditScope.OWN_ORGANISATION),
+        (VDAB, {Role.LIST_MANAGER}, True, None),
+    ],
+)
+def test_audit_scope(caller: Caller, roles: set[Role], person_named: bool, scope: AuditScope | None) -> None:
+    who = Caller(caller.organisation_type, caller.enterprise_number, caller.oa_number, frozenset(roles))
+    assert audit_scope(who, person_named=person_named) is scope
+
+
+def test_only_auditors_are_audit_only() -> None:
+    assert [role for role in Role if not works_on_dossiers(frozenset({role}))] == [Role.AUDITOR]
+    assert works_on_dossiers(frozenset({Role.AUDITOR, Role.ADMINISTRATIVE}))
 
 
 def test_a_caller_without_roles_is_denied_everything() -> None:

@@ -15,7 +15,8 @@ from rp_api.authz.jwks import JwksFile, JwksUrl, KeySet, KeySource, StaticJwks
 from rp_api.authz.organisations import OrganisationRegistry
 from rp_api.authz.principal import IssuerName, Principal
 from rp_api.authz.tokens import TokenVerifier, TrustedIssuer
-from rp_api.problems import NoAccessToken
+from rp_api.domain.policy import works_on_dossiers
+from rp_api.problems import MissingPermission, NoAccessToken
 from rp_api.settings import IssuerSettings, Settings
 
 _bearer = HTTPBearer(auto_error=False, bearerFormat="JWT", description="A UMAN eHealth, UMAN BCSS or INAMI token.")
@@ -57,3 +58,10 @@ async def authenticate(
 
 
 CurrentPrincipal = Annotated[Principal, Depends(authenticate)]
+
+
+async def refuse_audit_only(principal: CurrentPrincipal) -> None:
+    """Mounted on every router but ``/me`` and the audit query: an auditor's token reads the log, nothing else.
+    Refused before any person is looked at, like a role that does not belong to its organisation type."""
+    if not works_on_dossiers(principal.roles):
+        raise MissingPermission("An auditor's token reads the audit log only")

@@ -40,16 +40,23 @@ class Role(StrEnum):
     MEDICAL_INSPECTOR = "medicalInspector"
     """Médecin inspecteur (SIDU) of INAMI."""
     AUDITOR = "auditor"
-    """Reads the audit log."""
+    """Reads the audit log and nothing else: INAMI's for a person's right of access, every organisation's for the
+    accesses of its own users (délégué à la protection des données / contrôle interne)."""
 
 
 ROLES_BY_TYPE: dict[OrganisationType, frozenset[Role]] = {
     OrganisationType.INSURER: frozenset(
-        {Role.MEDICAL_ADVISOR, Role.MULTIDISCIPLINARY_TEAM, Role.RETURN_TO_WORK_COORDINATOR, Role.ADMINISTRATIVE}
+        {
+            Role.MEDICAL_ADVISOR,
+            Role.MULTIDISCIPLINARY_TEAM,
+            Role.RETURN_TO_WORK_COORDINATOR,
+            Role.ADMINISTRATIVE,
+            Role.AUDITOR,
+        }
     ),
-    OrganisationType.REGIONAL_SERVICE: frozenset({Role.REFERENCE_ADVISOR, Role.LIST_MANAGER}),
+    OrganisationType.REGIONAL_SERVICE: frozenset({Role.REFERENCE_ADVISOR, Role.LIST_MANAGER, Role.AUDITOR}),
     OrganisationType.PREVENTION_SERVICE: frozenset(
-        {Role.OCCUPATIONAL_PHYSICIAN, Role.NURSE, Role.MEDICAL_SECRETARIAT, Role.ADMINISTRATIVE}
+        {Role.OCCUPATIONAL_PHYSICIAN, Role.NURSE, Role.MEDICAL_SECRETARIAT, Role.ADMINISTRATIVE, Role.AUDITOR}
     ),
     OrganisationType.INAMI: frozenset({Role.SOCIAL_EXPERT, Role.MEDICAL_INSPECTOR, Role.AUDITOR}),
 }

@@ -49,7 +49,9 @@ PHYSICIAN_ROLES = frozenset(
 )
 """Physicians and those working under them: the only roles that see health data."""
 
-READ_ONLY_ROLES = frozenset({Role.AUDITOR})
+AUDIT_ONLY_ROLES = frozenset({Role.AUDITOR})
+"""Roles that read the audit log and nothing else (data minimisation: the log answers who accessed what; the
+auditor needs no dossier for that)."""
 
 _LEGAL_BASIS = {
     Reason.INSURER_AFFILIATION: f"{DELIBERATION}: the person is affiliated to the insurer (CIN MemberData)",
@@ -103,12 +105,16 @@ def _link(caller: Caller, links: PersonLinks) -> Reason | None:
     return None
 
 
+def works_on_dossiers(roles: frozenset[Role]) -> bool:
+    """Whether the caller holds a role other than an audit-only one (every endpoint but the audit query and /me
+    needs one)."""
+    return bool(roles - AUDIT_ONLY_ROLES)
+
+
 def _role_allows(roles: frozenset[Role], action: Action) -> bool:
     match action:
-        case Action.CONSULT_DOSSIER:
-            return bool(roles)
-        case Action.CONTRIBUTE_TO_DOSSIER:
-            return bool(roles - READ_ONLY_ROLES)
+        case Action.CONSULT_DOSSIER | Action.CONTRIBUTE_TO_DOSSIER:
+            return works_on_dossiers(roles)
         case Action.CONSULT_HEALTH_DATA:
             return not roles.isdisjoint(PHYSICIAN_ROLES)
     return False
@@ -127,3 +133,21 @@ def decide(caller: Caller, action: Action, links: PersonLinks) -> Decision:
     if not _role_allows(caller.roles, action):
         return _deny(Reason.ROLE_NOT_ALLOWED)
     return Decision(allowed=True, reason=link, legal_basis=_LEGAL_BASIS[link])
+
+
+class AuditScope(StrEnum):
+    """Whose events an auditor's query covers."""
+
+    EVERY_ORGANISATION = "everyOrganisation"
+    """INAMI's auditor answering a person's right of access: every access to that person, by anyone."""
+    OWN_ORGANISATION = "ownOrganisation"
+    """An organisation's auditor (INAMI's included) controlling what its own users did."""
+
+
+def audit_scope(caller: Caller, *, person_named: bool) -> AuditScope | None:
+    """The events an audit query may return; ``None``: the caller may not query the log at all."""
+    if Role.AUDITOR not in caller.roles:
+        return None
+    if caller.organisation_type is OrganisationType.INAMI and person_named:
+        return AuditScope.EVERY_ORGANISATION
+    return AuditScope.OWN_ORGANISATION

@@ -179,23 +179,33 @@ async def drop_before(session: AsyncSession, first_kept: date, partitions: list[
         await session.execute(text(f'DROP TABLE IF EXISTS "{partition}"'))
 
 
-async def of_person(
+async def events(
     session: AsyncSession,
-    ssin: str,
     *,
+    person_ssin: str | None,
+    organisation: str | None,
+    user_ssin: str | None,
     since: datetime,
     until: datetime,
     after: tuple[datetime, int, int] | None,
     limit: int,
 ) -> list[Any]:
-    """Records naming the person, oldest first; keyset on (occurred_at, chain_id, seq)."""
+    """Records of the period, narrowed by whichever of person, organisation and user is given, oldest first;
+    keyset on (occurred_at, chain_id, seq). The person and organisation filters each have their index."""
     table = AuditEvent.__table__
     query = (
         select(table)
-        .where(table.c.person_ssin == ssin, table.c.occurred_at >= since, table.c.occurred_at < until)
+        .where(table.c.occurred_at >= since, table.c.occurred_at < until)
         .order_by(table.c.occurred_at, table.c.chain_id, table.c.seq)
         .limit(limit)
     )
+    for column, value in (
+        (table.c.person_ssin, person_ssin),
+        (table.c.organisation, organisation),
+        (table.c.user_ssin, user_ssin),
+    ):
+        if value is not None:
+            query = query.where(column == value)
     if after is not None:
         query = query.where(tuple_(table.c.occurred_at, table.c.chain_id, table.c.seq) > tuple_(*after))
     return list((await session.execute(query)).all())

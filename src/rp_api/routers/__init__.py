@@ -4,6 +4,7 @@ JSON-only body rule and the documented problem answers without having to ask for
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import APIRouter
@@ -35,11 +36,12 @@ def api_router(**kwargs: Any) -> APIRouter:
     return APIRouter(route_class=JsonApiRoute, responses=responses, **kwargs)
 
 
-def authenticated_root(*routers: APIRouter) -> APIRouter:
-    """``/rp/v1``: every router mounted here requires a principal, whether or not its endpoints ask for one."""
+def authenticated_root(*routers: APIRouter, open_to_auditors: Sequence[APIRouter] = ()) -> APIRouter:
+    """``/rp/v1``: every router mounted here requires a principal, whether or not its endpoints ask for one, and
+    one that holds a working role (not only ``auditor``) unless it is listed in ``open_to_auditors``."""
     from fastapi import Depends
 
-    from rp_api.authz.guard import authenticate
+    from rp_api.authz.guard import authenticate, refuse_audit_only
 
     root = APIRouter(
         prefix=API_PREFIX,
@@ -47,6 +49,8 @@ def authenticated_root(*routers: APIRouter) -> APIRouter:
         dependencies=[Depends(authenticate)],
         responses=AUTHENTICATION_PROBLEMS,
     )
-    for router in routers:
+    for router in open_to_auditors:
         root.include_router(router)
+    for router in routers:
+        root.include_router(router, dependencies=[Depends(refuse_audit_only)])
     return root

@@ -1,4 +1,5 @@
-"""``POST /rp/v1/auditEvents/query``: who accessed a person's data, for INAMI's auditors."""
+"""``POST /rp/v1/auditEvents/query``: who accessed a person's data (INAMI's auditors), what an organisation's users
+accessed (that organisation's auditors)."""
 
 from __future__ import annotations
 
@@ -13,13 +14,13 @@ from rp_api.schemas.registration_form import drop_unset
 from rp_api.services import audit_queries
 from rp_api.tracing import trace_id_of
 
-router = api_router(tags=["Audit"], responses={403: problem_response("Only INAMI's auditors query the audit log.")})
+router = api_router(tags=["Audit"], responses={403: problem_response("Only auditors query the audit log.")})
 
 
 @router.post(
     "/auditEvents/query",
     operation_id="queryAuditEvents",
-    summary="Who accessed a person's data in a period (the SSIN travels in the body)",
+    summary="Who accessed a person's data, or what the caller's users accessed, in a period (SSINs in the body)",
     response_model=AuditEventPage,
 )
 async def query_audit_events(

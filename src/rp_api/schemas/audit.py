@@ -12,13 +12,22 @@ from rp_api.schemas.base import ApiModel
 
 
 class AuditQuery(ApiModel):
+    """The period is required; ``ssin`` narrows to one person and ``userSsin`` to one of the caller's users.
+
+    INAMI's auditor naming a person sees every organisation's accesses to that person (the person's right of
+    access); otherwise an auditor sees the accesses of its own organisation's users only."""
+
     model_config = ConfigDict(
         json_schema_extra={
-            "examples": [{"ssin": "85073003328", "from": "2026-01-01", "to": "2026-12-31", "pageSize": 100}]
+            "examples": [
+                {"ssin": "85073003328", "from": "2026-01-01", "to": "2026-12-31", "pageSize": 100},
+                {"userSsin": "75050575724", "from": "2026-11-01", "to": "2026-11-30"},
+            ]
         }
     )
 
-    ssin: Ssin
+    ssin: Ssin | None = None
+    user_ssin: Ssin | None = None
     from_: date = Field(alias="from")
     to: date
     page_size: int = Field(default=100, ge=1, le=1000)
@@ -38,6 +47,7 @@ class AuditEventOut(ApiModel):
                 {
                     "occurredAt": "2026-11-22T09:00:00Z",
                     "userSsin": "75050575724",
+                    "personSsin": "85073003328",
                     "organisation": "0411159046",
                     "organisationType": "insurer",
                     "roles": ["medicalAdvisor"],
@@ -56,6 +66,7 @@ class AuditEventOut(ApiModel):
     id: uuid.UUID
     occurred_at: datetime
     user_ssin: str
+    person_ssin: str
     organisation: str
     organisation_type: str
     roles: list[str]

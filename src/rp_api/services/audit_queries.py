@@ -1,5 +1,9 @@
-"""Audit queries: INAMI's auditor asks who accessed a person's data in a period (to answer the person's access
-request). The query is itself a call about the person, and is audited."""
+"""Audit queries (journalisation des accès).
+
+INAMI's auditor asks who accessed a person's data in a period, to answer the person's right of access; any
+organisation's auditor (INAMI's included) asks what its own users did. The query is itself a call about every
+person it names or returns, and is audited as such: a denial naming a person too.
+"""
 
 from __future__ import annotations
 
@@ -10,24 +14,51 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from rp_api import cursors
 from rp_api.authz.audit import AuditRecord, record
 from rp_api.authz.principal import Principal
-from rp_api.domain.actors import OrganisationType, Role
-from rp_api.domain.policy import DELIBERATION
+from rp_api.domain.policy import DELIBERATION, AuditScope, Caller, Reason, audit_scope
 from rp_api.problems import MissingPermission
 from rp_api.repositories import audit as repository
 from rp_api.schemas.audit import AuditEventOut, AuditEventPage, AuditQuery
 
+OPERATION = "queryAuditEvents"
+_BASIS = {
+    AuditScope.EVERY_ORGANISATION: f"{DELIBERATION}: the person's right of access to the log of who accessed "
+    "their data",
+    AuditScope.OWN_ORGANISATION: f"{DELIBERATION}: the organisation's control of its own users' accesses",
+}
 
-def _after(page: str) -> tuple[datetime, int, int]:
-    at, chain_id, seq = cursors.decode(page, datetime.fromisoformat, int, int, where="body", name="page")
-    return at, chain_id, seq
+
+def _audit(
+    session: AsyncSession, principal: Principal, trace_id: str, persons: list[str], scope: AuditScope | None
+) -> None:
+    record(
+        session,
+        *(
+            AuditRecord.of(
+                principal,
+                trace_id=trace_id,
+                operation=OPERATION,
+                resource_type="auditLog",
+                resource_id=None,
+                person_ssin=person,
+                allowed=scope is not None,
+                reason=str(scope) if scope is not None else Reason.ROLE_NOT_ALLOWED,
+                legal_basis=_BASIS[scope] if scope is not None else None,
+            )
+            for person in persons
+        ),
+    )
 
 
 async def query(session: AsyncSession, principal: Principal, trace_id: str, body: AuditQuery) -> AuditEventPage:
-    if principal.organisation_type is not OrganisationType.INAMI or Role.AUDITOR not in principal.roles:
-        raise MissingPermission("Only INAMI's auditors query the audit log")
-    rows = await repository.of_person(
+    scope = audit_scope(Caller.of(principal), person_named=body.ssin is not None)
+    if scope is None:
+        _audit(session, principal, trace_id, [body.ssin] if body.ssin else [], None)
+        raise MissingPermission("Only auditors query the audit log")
+    rows = await repository.events(
         session,
-        body.ssin,
+        person_ssin=body.ssin,
+        organisation=principal.enterprise_number if scope is AuditScope.OWN_ORGANISATION else None,
+        user_ssin=body.user_ssin,
         since=datetime.combine(body.from_, time.min, UTC),
         until=datetime.combine(body.to + timedelta(days=1), time.min, UTC),
         after=cursors.decode(body.page, datetime.fromisoformat, int, int, where="body", name="page")
@@ -37,25 +68,20 @@ async def query(session: AsyncSession, principal: Principal, trace_id: str, body
     )
     more = len(rows) > body.page_size
     rows = rows[: body.page_size]
-    record(
+    # The person named, or else every person the page shows (once each, in order of appearance).
+    _audit(
         session,
-        AuditRecord.of(
-            principal,
-            trace_id=trace_id,
-            operation="queryAuditEvents",
-            resource_type="auditLog",
-            resource_id=None,
-            person_ssin=body.ssin,
-            allowed=True,
-            reason="inamiMission",
-            legal_basis=f"{DELIBERATION}: the person's right of access to the log of who accessed their data",
-        ),
+        principal,
+        trace_id,
+        [body.ssin] if body.ssin else list(dict.fromkeys(r.person_ssin for r in rows)),
+        scope,
     )
     items = [
         AuditEventOut(
             id=row.id,
             occurred_at=row.occurred_at,
             user_ssin=row.user_ssin,
+            person_ssin=row.person_ssin,
             organisation=row.organisation,
             organisation_type=row.organisation_type,
             roles=list(row.roles),
