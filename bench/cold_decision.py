@@ -93,6 +93,7 @@ async def run(persons: int, latency_ms: int) -> dict[str, object]:
         cold = [p for p in population.persons.values() if p.employers and not p.replaced_by]
 
         async def empty_cache() -> None:
+            resolver.forget()  # both levels: this process's memory and PostgreSQL
             async with engine.begin() as connection:
                 await connection.execute(text("DELETE FROM person_link_cache"))
 

@@ -98,11 +98,14 @@ def create_app(
             app.state.http = http
             app.state.token_verifier = build_verifier(settings, http)
             app.state.registry = app.state.token_verifier.registry
+            # The link cache's own pool: a request holds its session's connection while its links are fetched.
+            cache_engine = create_engine(settings, settings.sqlalchemy_url(), pool_size=settings.link_cache_pool_size)
             resolver = LinkResolver(
                 Upstreams.build(http, settings.upstream),
-                create_sessionmaker(engine),
+                create_sessionmaker(cache_engine),
                 ttl_s=settings.link_cache_ttl_s,
                 trio_domain=settings.upstream.trio_domain,
+                memory_entries=settings.link_cache_memory_entries,
             )
             app.state.link_resolver = resolver
             purging = asyncio.create_task(_purge_expired_links(resolver, settings.link_cache_purge_interval_s))
@@ -112,6 +115,7 @@ def create_app(
             finally:
                 purging.cancel()
                 retention.cancel()
+                await cache_engine.dispose()
                 await engine.dispose()
 
     app = FastAPI(

@@ -22,12 +22,13 @@ from rp_api.repositories import audit as audit_repository
 from rp_api.settings import Settings
 
 
-def create_engine(settings: Settings, url: URL) -> AsyncEngine:
+def create_engine(settings: Settings, url: URL, *, pool_size: int | None = None) -> AsyncEngine:
+    """The engine of the request sessions; with ``pool_size``, a separate pool of that size (and as much overflow)."""
     return create_async_engine(
         url,
-        pool_size=settings.db_pool_size,
-        max_overflow=settings.db_pool_max_overflow,
-        pool_pre_ping=True,
+        pool_size=pool_size or settings.db_pool_size,
+        max_overflow=pool_size or settings.db_pool_max_overflow,
+        pool_pre_ping=settings.db_pool_pre_ping,
         hide_parameters=True,  # SQL parameters (SSINs, health data) never reach an exception message
         echo=settings.debug,
         connect_args={

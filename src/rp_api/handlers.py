@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -69,6 +70,28 @@ def _detail(error: dict[str, Any]) -> str:
     return message.removeprefix("Value error, ")
 
 
+def _allowed_methods(request: Request) -> str:
+    """The methods of the documented resource the request's path names (Starlette names those of the first route
+    whose pattern matches: ``/dossiers/query`` would be answered with the methods of ``/dossiers/{dossierId}``)."""
+    app = request.app
+    templates: list[tuple[re.Pattern[str], frozenset[str]]] | None = getattr(app.state, "method_templates", None)
+    if templates is None:
+        templates = [
+            (
+                re.compile("^" + re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(path)) + "$"),
+                frozenset(method.upper() for method in operations),
+            )
+            for path, operations in app.openapi().get("paths", {}).items()
+        ]
+        app.state.method_templates = templates
+    path = request.url.path
+    matching = [(pattern, allowed) for pattern, allowed in templates if pattern.match(path)]
+    # A literal path (``/dossiers/query``) is its own resource, not an instance of ``/dossiers/{dossierId}``.
+    literal = [allowed for pattern, allowed in matching if "[^/]+" not in pattern.pattern]
+    chosen = literal or [allowed for _, allowed in matching]
+    return ", ".join(sorted({method for allowed in chosen for method in allowed}))
+
+
 async def _on_problem(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, Problem)
     return problems.render(exc, trace_id_of(request.scope))
@@ -86,7 +109,7 @@ async def _on_http(request: Request, exc: Exception) -> Response:
     if exc.status_code == 404:
         problem = problems.ResourceNotFound()
     elif exc.status_code == 405:
-        problem = problems.MethodNotAllowed((exc.headers or {}).get("Allow", ""))
+        problem = problems.MethodNotAllowed(_allowed_methods(request) or (exc.headers or {}).get("Allow", ""))
     elif exc.status_code == 415:
         problem = problems.UnsupportedMediaType()
     elif exc.status_code == 400:

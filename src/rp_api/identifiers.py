@@ -8,10 +8,11 @@ check number is an ``invalidStructure`` issue. Error messages never repeat the v
 from __future__ import annotations
 
 import functools
-from datetime import date
+import re
+from datetime import date, datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field
 from pydantic_core import PydanticCustomError
 from stdnum.be import ssn as stdnum_ssn
 from stdnum.be import vat as stdnum_enterprise
@@ -96,3 +97,20 @@ EnterpriseNumber = Annotated[
     Field(pattern=r"^[01]\d{9}$", description="Enterprise number (BCE/KBO), 10 digits."),
     AfterValidator(_enterprise_checksum),
 ]
+
+
+_NUMBER = re.compile(r"\s*[-+]?\d+(\.\d*)?\s*")
+
+
+def _not_a_timestamp(value: object) -> object:
+    """pydantic reads a number (or a numeric string) as a Unix timestamp: ``to=0`` would mean 1 January 1970. The
+    API's dates and times are ISO 8601 text only."""
+    if isinstance(value, int | float) or (isinstance(value, str) and _NUMBER.fullmatch(value)):
+        raise PydanticCustomError("iso_8601_expected", "An ISO 8601 date or date-time is expected")
+    return value
+
+
+IsoDate = Annotated[date, BeforeValidator(_not_a_timestamp)]
+"""A date given as ISO 8601 text (``2026-11-22``), never as a number."""
+IsoDateTime = Annotated[datetime, BeforeValidator(_not_a_timestamp)]
+"""A date-time given as ISO 8601 text, never as a number."""

@@ -11,6 +11,7 @@ from email.message import Message as MimeMessage
 from typing import Any
 
 from fastapi import Request
+from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -90,13 +91,37 @@ def ensure_json_body(request: Request) -> None:
         raise problems.UnsupportedMediaType()
 
 
+def refuse_unknown_query_parameters(request: Request, known: frozenset[str]) -> None:
+    """A query parameter the operation does not declare is refused (400, ``unknownInput``), not ignored: a
+    misspelt filter would otherwise widen the answer silently."""
+    unknown = sorted({name for name in request.query_params if name not in known})
+    if unknown:
+        raise problems.BadRequest(
+            [
+                problems.InputIssue(problems.UNKNOWN_INPUT, "Unknown query parameter", None, "query", name[:100])
+                for name in unknown[:10]
+            ]
+        )
+
+
+def _query_parameters(dependant: Dependant) -> frozenset[str]:
+    """The names of every query parameter an operation declares, its dependencies' included."""
+    names = {param.alias for param in dependant.query_params}
+    for dependency in dependant.dependencies:
+        names |= _query_parameters(dependency)
+    return frozenset(names)
+
+
 class JsonApiRoute(APIRoute):
-    """The route class of every API RP router: checks the media type before FastAPI reads the body."""
+    """The route class of every API RP router: refuses undeclared query parameters and checks the media type,
+    before FastAPI reads the body."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
+        known = _query_parameters(self.dependant)
 
         async def json_checked(request: Request) -> Response:
+            refuse_unknown_query_parameters(request, known)
             ensure_json_body(request)
             return await handler(request)
 

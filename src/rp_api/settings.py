@@ -143,6 +143,11 @@ class Settings(BaseSettings):
     )
     db_pool_size: int = Field(default=10, ge=1, le=200)
     db_pool_max_overflow: int = Field(default=10, ge=0, le=200)
+    db_pool_pre_ping: bool = Field(
+        default=False,
+        description="Test each connection when it leaves the pool (one more round trip per request). Off: after a "
+        "database restart the first call on a stale connection fails, and the pool is renewed.",
+    )
     db_statement_timeout_ms: int = Field(default=10_000, ge=100, description="Per statement, in ms.")
     db_connect_timeout_s: float = Field(default=5.0, gt=0)
 
@@ -168,6 +173,15 @@ class Settings(BaseSettings):
     simulator: SimulatorSettings = Field(default_factory=SimulatorSettings, description="The demo's fake sources.")
     link_cache_ttl_s: int = Field(
         default=86_400, ge=0, le=86_400, description="How long fetched person links are reused (24 h at most)."
+    )
+    link_cache_memory_entries: int = Field(
+        default=20_000,
+        ge=0,
+        le=1_000_000,
+        description="Answers each process also keeps in memory (least recently used out; same time to live); 0: none.",
+    )
+    link_cache_pool_size: int = Field(
+        default=5, ge=1, le=100, description="Connections of the link cache's own pool (plus as many in overflow)."
     )
     link_cache_purge_interval_s: float = Field(
         default=900, ge=1, description="How often expired person links are removed from the cache."

@@ -62,3 +62,57 @@ async def test_an_unknown_person_is_cached_as_absent(
             links = await resolver.resolve(population.unknown_ssin, OrganisationType.INAMI, trace_id=None)
             assert not links.registered
     assert simulator.calls["nationalRegister"] == 1
+
+
+async def test_memory_level_reuses_within_the_time_to_live_counted_from_the_fetch(
+    app: FastAPI, engine: AsyncEngine, simulator: SimulatorState, population: Population
+) -> None:
+    insured = next(p for p in population.persons.values() if p.oa_number == 300 and not p.replaced_by)
+    async with engine.begin() as connection:
+        await connection.execute(text("DELETE FROM person_link_cache"))
+    async with app.router.lifespan_context(app):
+        live: LinkResolver = app.state.link_resolver
+        clock = Clock()
+        first = LinkResolver(live.upstreams, live.sessionmaker, ttl_s=3600, clock=clock)
+        await first.resolve(insured.ssin, OrganisationType.INSURER, trace_id=None)
+
+        # The memory answers even when the shared cache has lost the rows.
+        async with engine.begin() as connection:
+            await connection.execute(text("DELETE FROM person_link_cache"))
+        clock.now += timedelta(minutes=30)
+        await first.resolve(insured.ssin, OrganisationType.INSURER, trace_id=None)
+        assert dict(simulator.calls) == {"nationalRegister": 1, "memberData": 1}
+
+        # Another process finds the rows in PostgreSQL and remembers them with *their* fetch time: the memory
+        # never stretches the time to live.
+        await first.resolve(insured.ssin, OrganisationType.INSURER, trace_id=None)
+        first.forget()
+        clock.now += timedelta(minutes=1)
+        await first.resolve(insured.ssin, OrganisationType.INSURER, trace_id=None)  # fetched again at 09:31
+        second = LinkResolver(live.upstreams, live.sessionmaker, ttl_s=3600, clock=clock)
+        clock.now += timedelta(minutes=50)
+        await second.resolve(insured.ssin, OrganisationType.INSURER, trace_id=None)  # from PostgreSQL
+        assert dict(simulator.calls) == {"nationalRegister": 2, "memberData": 2}
+        clock.now += timedelta(minutes=11)  # 61 minutes after the fetch
+        await second.resolve(insured.ssin, OrganisationType.INSURER, trace_id=None)
+        assert dict(simulator.calls) == {"nationalRegister": 3, "memberData": 3}
+
+
+async def test_memory_level_is_bounded(
+    app: FastAPI, engine: AsyncEngine, simulator: SimulatorState, population: Population
+) -> None:
+    persons = [p for p in population.persons.values() if p.oa_number is not None and not p.replaced_by][:3]
+    async with engine.begin() as connection:
+        await connection.execute(text("DELETE FROM person_link_cache"))
+    async with app.router.lifespan_context(app):
+        live: LinkResolver = app.state.link_resolver
+        resolver = LinkResolver(live.upstreams, live.sessionmaker, ttl_s=3600, memory_entries=2)
+        for person in persons:
+            await resolver.resolve(person.ssin, OrganisationType.INAMI, trace_id=None)
+        async with engine.begin() as connection:
+            await connection.execute(text("DELETE FROM person_link_cache"))
+        simulator.calls.clear()
+        # The last two are remembered; the first was pushed out and is fetched again.
+        for person in (persons[2], persons[1], persons[0]):
+            await resolver.resolve(person.ssin, OrganisationType.INAMI, trace_id=None)
+        assert dict(simulator.calls) == {"nationalRegister": 1}

@@ -9,14 +9,16 @@ from collections.abc import Callable
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import text
+from sqlalchemy import URL, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from rp_api.app import create_app
 from rp_api.authz.person_guard import GuardedPerson
 from rp_api.domain.policy import Action
 from rp_api.identifiers import Ssin
 from rp_api.routers import api_router
 from rp_api.schemas.base import ApiModel
+from rp_api.settings import Settings
 from rp_api.simulator.app import SimulatorState
 from rp_api.simulator.population import Population, SimulatedEmployer, SimulatedPerson
 from tests.token_factory import TokenFactory
@@ -237,3 +239,32 @@ async def test_links_come_from_the_cache_the_second_time(
     simulator.faults["memberData"] = "error"  # would deny, if it were asked
     assert (await call(probe, token, insured.ssin)).status_code == 200
     assert simulator.calls["memberData"] == 1
+
+
+async def test_requests_do_not_starve_each_other_of_connections(
+    own_database: URL,
+    settings: Settings,
+    simulator_app: FastAPI,
+    simulator: SimulatorState,
+    tokens: TokenFactory,
+    population: Population,
+) -> None:
+    """Each request holds its session's connection while its links are fetched and cached: on one shared pool of
+    two, eight cold requests at once would each wait for a connection another holds (the pool's 30 s timeout)."""
+    small = settings.model_copy(
+        update={
+            "database_url": own_database.render_as_string(hide_password=False),
+            "db_pool_size": 2,
+            "db_pool_max_overflow": 0,
+        }
+    )
+    app = create_app(small, upstream_transport=httpx.ASGITransport(app=simulator_app))
+    insured = [p for p in population.persons.values() if p.oa_number == 300 and not p.replaced_by][:8]
+    headers = {"Authorization": f"Bearer {tokens.token('Solidaris', ['returnToWorkCoordinator'])}"}
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://rp.test", headers=headers) as client:
+            opened = await asyncio.wait_for(
+                asyncio.gather(*(client.post("/rp/v1/dossiers", json={"ssin": p.ssin}) for p in insured)), 10
+            )
+    assert [response.status_code for response in opened] == [201] * len(insured)

@@ -61,3 +61,41 @@ def test_decision_list_bench_runs(repo_root: Path, tmp_path: Path) -> None:
     assert completed.returncode in (0, 1), completed.stderr[-2000:]
     result = json.loads(output.read_text())
     assert set(result["ms"]) == {"without audit", "with audit", "deep, with audit"}
+
+
+def test_http_load_bench_runs(repo_root: Path, tmp_path: Path) -> None:
+    """The one-command HTTP benchmark, end to end and briefly: it installs wrk when the machine lacks it."""
+    output = tmp_path / "http.json"
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "bench/http_load.py",
+            "--duration",
+            "1",
+            "--connections",
+            "4",
+            "--persons",
+            "3",
+            "--rows",
+            "300",
+            "--no-micro",
+            "--output",
+            str(output),
+        ],
+        cwd=repo_root,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert completed.returncode in (0, 1), completed.stderr[-3000:]
+    result = json.loads(output.read_text())
+    assert set(result["scenarios"]) == {
+        "baseline",
+        "dossier GET, warm cache",
+        "dossier GET, cold cache, 50 ms sources",
+        "decision list, first page of 100",
+        "decision list, page at depth 300",
+    }
+    assert all(figures["requests"] > 0 for figures in result["scenarios"].values())
+    assert "| baseline |" in completed.stdout

@@ -1,6 +1,9 @@
 """Link resolution: what the authentic sources say about a person, fetched for the caller's type, concurrently,
-through a PostgreSQL cache shared by every replica (24 hours at most), one upstream call per source and subject
-however many requests ask at once (single flight within a process).
+through two cache levels — this process's memory (bounded, least recently used out), then a PostgreSQL cache
+shared by every replica — each answer reused for the time to live counted from when it was *fetched* (24 hours at
+most), one upstream call per source and subject however many requests ask at once (single flight within a process).
+The PostgreSQL cache has a connection pool of its own, so a request holding its session's connection never waits
+for one that another request holds.
 
 What each organisation type needs (always the National Register too, for death and SSIN changes):
 - insurer: MemberData (one round trip);
@@ -12,6 +15,8 @@ What each organisation type needs (always the National Register too, for death a
 from __future__ import annotations
 
 import asyncio
+import functools
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -57,6 +62,7 @@ class LinkResolver:
         *,
         ttl_s: int,
         trio_domain: str = "trio",
+        memory_entries: int = 20_000,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.upstreams = upstreams
@@ -65,6 +71,12 @@ class LinkResolver:
         self.ttl = timedelta(seconds=ttl_s)
         self.clock = clock
         self._in_flight: dict[tuple[str, str], asyncio.Task[Any]] = {}
+        self._memory: OrderedDict[tuple[str, str], tuple[datetime, Any]] = OrderedDict()
+        self._memory_entries = memory_entries
+
+    def forget(self) -> None:
+        """Empty this process's memory level (the PostgreSQL level is left as it is)."""
+        self._memory.clear()
 
     async def resolve(self, ssin: str, organisation_type: OrganisationType, *, trace_id: str | None) -> PersonLinks:
         """The links the policy needs for a caller of this type. Raises the clients' Upstream* errors."""
@@ -166,22 +178,31 @@ class LinkResolver:
         return found or []
 
     async def _cached(self, source: str, subject: str, fetch: Callable[[], Awaitable[T]], shape: Any) -> T:
-        """One flight per (source, subject): the cache, else the source; every concurrent caller shares it."""
+        """Memory, else one flight per (source, subject) — PostgreSQL, else the source — that every concurrent
+        caller shares."""
         key = (source, subject)
+        remembered = self._memory.get(key)
+        if remembered is not None and remembered[0] > self.clock() - self.ttl:
+            self._memory.move_to_end(key)
+            return cast(T, remembered[1])
         flight = self._in_flight.get(key)
         if flight is None:
-            flight = asyncio.ensure_future(self._load(source, subject, fetch, shape))
+            flight = asyncio.ensure_future(self._load(key, fetch, shape))
             self._in_flight[key] = flight
             flight.add_done_callback(lambda _: self._in_flight.pop(key, None))
         return cast(T, await asyncio.shield(flight))
 
-    async def _load(self, source: str, subject: str, fetch: Callable[[], Awaitable[Any]], shape: Any) -> Any:
-        adapter: TypeAdapter[Any] = TypeAdapter(shape)
+    async def _load(self, key: tuple[str, str], fetch: Callable[[], Awaitable[Any]], shape: Any) -> Any:
+        source, subject = key
+        adapter = _adapter(shape)
         now = self.clock()
         async with self.sessionmaker() as session:
             cached = await link_cache.fresh(session, source=source, subject=subject, fetched_after=now - self.ttl)
         if cached is not None:
-            return None if cached == _ABSENT else adapter.validate_python(cached)
+            payload, fetched_at = cached
+            answer = None if payload == _ABSENT else adapter.validate_python(payload)
+            self._remember(key, fetched_at, answer)
+            return answer
         answer = await fetch()
         payload = _ABSENT if answer is None else adapter.dump_python(answer, mode="json", by_alias=True)
         try:
@@ -189,7 +210,16 @@ class LinkResolver:
                 await link_cache.store(session, source=source, subject=subject, payload=payload, fetched_at=now)
         except Exception as exc:  # the answer is still good for this request
             log.warning("link_cache_write_failed", source=source, error_type=type(exc).__name__)
+        self._remember(key, now, answer)
         return answer
+
+    def _remember(self, key: tuple[str, str], fetched_at: datetime, answer: Any) -> None:
+        if self._memory_entries <= 0:
+            return
+        self._memory[key] = (fetched_at, answer)
+        self._memory.move_to_end(key)
+        while len(self._memory) > self._memory_entries:
+            self._memory.popitem(last=False)
 
     async def purge_expired(self) -> int:
         async with self.sessionmaker() as session, session.begin():
@@ -202,6 +232,11 @@ class TrioAnswer(UpstreamModel):
 
 async def _nothing() -> None:
     return None
+
+
+@functools.cache
+def _adapter(shape: Any) -> TypeAdapter[Any]:
+    return TypeAdapter(shape)
 
 
 def _links(ssin: str, person: RegisteredPerson | None, **found: Any) -> PersonLinks:

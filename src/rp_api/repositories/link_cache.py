@@ -5,21 +5,27 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rp_api.models.link_cache import PersonLinkCache
 
+_FRESH = select(PersonLinkCache.payload, PersonLinkCache.fetched_at).where(
+    PersonLinkCache.source == bindparam("source"),
+    PersonLinkCache.subject == bindparam("subject"),
+    PersonLinkCache.fetched_at > bindparam("fetched_after"),
+)  # built once: this runs for every source of every cold call
 
-async def fresh(session: AsyncSession, *, source: str, subject: str, fetched_after: datetime) -> Any | None:
-    """The cached answer when it was fetched after ``fetched_after``, else None."""
-    query = select(PersonLinkCache.payload).where(
-        PersonLinkCache.source == source,
-        PersonLinkCache.subject == subject,
-        PersonLinkCache.fetched_at > fetched_after,
-    )
-    return (await session.execute(query)).scalar_one_or_none()
+
+async def fresh(
+    session: AsyncSession, *, source: str, subject: str, fetched_after: datetime
+) -> tuple[Any, datetime] | None:
+    """The cached answer and when it was fetched, when that was after ``fetched_after``; else None."""
+    row = (
+        await session.execute(_FRESH, {"source": source, "subject": subject, "fetched_after": fetched_after})
+    ).one_or_none()
+    return None if row is None else (row.payload, row.fetched_at)
 
 
 async def store(session: AsyncSession, *, source: str, subject: str, payload: Any, fetched_at: datetime) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import Query, Request
@@ -13,6 +12,7 @@ from rp_api.authz.person_guard import GuardedPerson
 from rp_api.db import DbSession
 from rp_api.i18n import language
 from rp_api.idempotency import Idempotency
+from rp_api.identifiers import IsoDate
 from rp_api.routers import api_router, problem_response
 from rp_api.schemas.registration_form import drop_unset
 from rp_api.schemas.request import (
@@ -66,8 +66,8 @@ async def list_decisions(
     session: DbSession,
     principal: CurrentPrincipal,
     week: Annotated[str | None, Query(pattern=WEEK_PATTERN, description="ISO week, e.g. 2026-W47.")] = None,
-    decided_from: Annotated[date | None, Query(alias="from")] = None,
-    decided_to: Annotated[date | None, Query(alias="to")] = None,
+    decided_from: Annotated[IsoDate | None, Query(alias="from")] = None,
+    decided_to: Annotated[IsoDate | None, Query(alias="to")] = None,
     page_size: Annotated[int, Query(alias="pageSize", ge=1, le=500)] = 100,
     page: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response:

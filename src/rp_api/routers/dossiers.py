@@ -56,7 +56,8 @@ async def open_dossier(body: DossierOpen, request: Request, session: DbSession, 
 
 
 @router.get(
-    "/dossiers/{dossierId}",
+    # ``:uuid`` keeps ``/dossiers/query`` (POST only) from being read as a dossier id: GET on it is a 405.
+    "/dossiers/{dossierId:uuid}",
     operation_id="getDossier",
     summary="The dossier as the caller may see it",
     response_model=DossierOut,

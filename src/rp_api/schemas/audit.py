@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
 
 from pydantic import ConfigDict, Field, model_validator
 
-from rp_api.identifiers import Ssin
+from rp_api.identifiers import IsoDate, IsoDateTime, Ssin
 from rp_api.schemas.base import ApiModel
 
 
@@ -28,8 +27,8 @@ class AuditQuery(ApiModel):
 
     ssin: Ssin | None = None
     user_ssin: Ssin | None = None
-    from_: date = Field(alias="from")
-    to: date
+    from_: IsoDate = Field(alias="from")
+    to: IsoDate
     page_size: int = Field(default=100, ge=1, le=1000)
     page: str | None = Field(default=None, max_length=200)
 
@@ -64,7 +63,7 @@ class AuditEventOut(ApiModel):
     )
 
     id: uuid.UUID
-    occurred_at: datetime
+    occurred_at: IsoDateTime
     user_ssin: str
     person_ssin: str
     organisation: str

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 
 from pydantic import ConfigDict, Field
 
-from rp_api.identifiers import EnterpriseNumber
+from rp_api.identifiers import EnterpriseNumber, IsoDateTime
 from rp_api.schemas.base import ApiModel
 
 _CONVERSATION = "9c8b7a6d-5e4f-4a3b-9c2d-1e0f9a8b7c6d"
@@ -51,7 +50,7 @@ class ConversationOut(ApiModel):
     medical: bool
     participants: list[str]
     created_by: str
-    created_at: datetime
+    created_at: IsoDateTime
     self_: str = Field(alias="self")
 
 
@@ -94,7 +93,7 @@ class MessageOut(ApiModel):
     author_name: str
     author_organisation: str
     author_role: str
-    posted_at: datetime
+    posted_at: IsoDateTime
     read: bool
 
 
@@ -132,7 +131,7 @@ class EventOut(ApiModel):
     kind: str = Field(description="formVisible, requestChanged, decisionRecorded or messagePosted.")
     dossier_id: uuid.UUID
     resource_id: uuid.UUID
-    occurred_at: datetime
+    occurred_at: IsoDateTime
 
 
 class EventPage(ApiModel):

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
 from typing import Literal
 
 from pydantic import ConfigDict, Field
 
-from rp_api.identifiers import Ssin
+from rp_api.identifiers import IsoDate, IsoDateTime, Ssin
 from rp_api.schemas.base import ApiModel
 from rp_api.schemas.registration_form import RegistrationFormOut
 from rp_api.schemas.request import RequestOut
@@ -76,7 +75,7 @@ class RegionalServiceOut(ApiModel):
 
     enterprise_number: str
     name: str | None = None
-    registration_date: date
+    registration_date: IsoDate
 
 
 class DossierOut(ApiModel):
@@ -112,8 +111,8 @@ class DossierOut(ApiModel):
     trio_dossier_exists: bool | None = None
     registration_forms: list[RegistrationFormOut] = Field(default_factory=list)
     requests: list[RequestOut] = Field(default_factory=list, description="With INAMI's decisions once taken.")
-    created_at: datetime
-    updated_at: datetime
+    created_at: IsoDateTime
+    updated_at: IsoDateTime
     self_: str = Field(alias="self")
 
 
@@ -122,7 +121,7 @@ class DossierQuery(ApiModel):
         json_schema_extra={"examples": [{"modifiedSince": "2026-11-01T00:00:00Z", "pageSize": 20}]}
     )
 
-    modified_since: datetime | None = None
+    modified_since: IsoDateTime | None = None
     status: Literal["open", "closed"] | None = None
     page_size: int = Field(default=20, ge=1, le=100)
     page: str | None = Field(default=None, max_length=200, description="The `next` cursor of the previous page.")
@@ -146,7 +145,7 @@ class DossierSummary(ApiModel):
     id: uuid.UUID
     status: Literal["open", "closed"]
     ssin: str
-    updated_at: datetime
+    updated_at: IsoDateTime
     self_: str = Field(alias="self")
 
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from pydantic import ConfigDict, Field
 
 from rp_api.authz.principal import IssuerName, Principal
 from rp_api.domain.actors import OrganisationType, Role
+from rp_api.identifiers import IsoDateTime
 from rp_api.schemas.base import ApiModel
 
 _EXAMPLE: dict[str, Any] = {
@@ -43,7 +43,7 @@ class Me(ApiModel):
     roles: list[Role]
     issuer: IssuerName
     token_id: str = Field(description="The token's `jti`, empty when it has none.")
-    expires_at: datetime
+    expires_at: IsoDateTime
 
     @classmethod
     def of(cls, principal: Principal) -> Me:

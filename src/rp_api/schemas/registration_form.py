@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
 from typing import Any
 
 from pydantic import ConfigDict, Field
 
 from rp_api.domain.forms import FormStatus, Routing
+from rp_api.identifiers import IsoDate, IsoDateTime
 from rp_api.schemas.base import ApiModel
 
 _TEXT = Field(default=None, max_length=4000)
@@ -70,7 +70,7 @@ class FormContent(ApiModel):
     """The regional partner's expectations."""
     work_problems: str | None = _TEXT
     """The problems the person meets at work."""
-    incapacity_start_date: date | None = None
+    incapacity_start_date: IsoDate | None = None
     insurer_contacts: InsurerContacts | None = None
     occupational_physician_name: str | None = Field(
         default=None, max_length=200, description="Only on a form created by an occupational physician."
@@ -100,7 +100,7 @@ class TargetGroupDecisionOut(ApiModel):
 
     in_target_group: bool
     motivation: str | None = None
-    decided_at: datetime | None = None
+    decided_at: IsoDateTime | None = None
 
 
 class CreatedBy(ApiModel):
@@ -140,13 +140,13 @@ class RegistrationFormOut(ApiModel):
     routing: Routing
     status: FormStatus
     created_by: CreatedBy
-    created_at: datetime
-    updated_at: datetime
-    submitted_at: datetime | None = None
+    created_at: IsoDateTime
+    updated_at: IsoDateTime
+    submitted_at: IsoDateTime | None = None
     incapacity_at_least_one_year: bool | None = None
     expectations: str | None = None
     work_problems: str | None = None
-    incapacity_start_date: date | None = None
+    incapacity_start_date: IsoDate | None = None
     insurer_contacts: InsurerContacts | None = None
     occupational_physician_name: str | None = None
     physician_question: PhysicianQuestion | None = None

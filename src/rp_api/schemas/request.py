@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
 from decimal import Decimal
 from typing import Literal
 
 from pydantic import ConfigDict, Field, model_validator
 
 from rp_api.domain.requests import RequestStatus, RequestType
+from rp_api.identifiers import IsoDate, IsoDateTime
 from rp_api.schemas.base import ApiModel
 from rp_api.schemas.registration_form import Contact, InsurerContacts
 
 _REQUEST_ID = "5b8e2c1d-9a7f-4e3b-8c6d-1f2e3a4b5c6d"
-WEEK_PATTERN = r"^\d{4}-W(0[1-9]|[1-4]\d|5[0-3])$"
-MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
+WEEK_PATTERN = r"^[1-9]\d{3}-W(0[1-9]|[1-4]\d|5[0-3])$"
+MONTH_PATTERN = r"^[1-9]\d{3}-(0[1-9]|1[0-2])$"
 
 
 class Training(ApiModel):
@@ -36,8 +36,8 @@ class Training(ApiModel):
 
     provider: str = Field(min_length=1, max_length=200)
     title: str = Field(min_length=1, max_length=200)
-    start_date: date
-    end_date: date
+    start_date: IsoDate
+    end_date: IsoDate
     planned_hours: Decimal = Field(gt=0, le=2000, decimal_places=2)
     cost: Decimal = Field(ge=0, le=1_000_000, decimal_places=2)
 
@@ -102,7 +102,7 @@ class ValidationOut(ApiModel):
 
     validated: bool
     motivation: str | None = None
-    at: datetime | None = None
+    at: IsoDateTime | None = None
 
 
 class DecisionOut(ApiModel):
@@ -129,10 +129,10 @@ class DecisionOut(ApiModel):
     week: str
     outcome: Literal["approved", "refused"]
     approved_amount: Decimal | None = None
-    period_start: date | None = None
-    period_end: date | None = None
+    period_start: IsoDate | None = None
+    period_end: IsoDate | None = None
     motivation: str
-    decided_at: datetime
+    decided_at: IsoDateTime
 
 
 class RequestOut(ApiModel):
@@ -163,8 +163,8 @@ class RequestOut(ApiModel):
     type: RequestType
     status: RequestStatus
     requester: dict[str, str]
-    created_at: datetime
-    updated_at: datetime
+    created_at: IsoDateTime
+    updated_at: IsoDateTime
     training_project: str | None = None
     trainings: list[TrainingOut] = Field(default_factory=list)
     total_cost: Decimal
@@ -209,8 +209,8 @@ class DecisionIn(ApiModel):
     request_id: uuid.UUID
     outcome: Literal["approved", "refused"]
     approved_amount: Decimal | None = Field(default=None, ge=0, le=1_000_000, decimal_places=2)
-    period_start: date | None = None
-    period_end: date | None = None
+    period_start: IsoDate | None = None
+    period_end: IsoDate | None = None
     motivation: str = Field(min_length=1, max_length=4000)
 
     @model_validator(mode="after")
@@ -276,9 +276,9 @@ class DecisionListItem(ApiModel):
     week: str
     outcome: str
     approved_amount: Decimal | None = None
-    period_start: date | None = None
-    period_end: date | None = None
-    decided_at: datetime
+    period_start: IsoDate | None = None
+    period_end: IsoDate | None = None
+    decided_at: IsoDateTime
 
 
 class DecisionList(ApiModel):
@@ -330,7 +330,7 @@ class HoursListItem(HoursLine):
 
     version: int
     ssin: str
-    reported_at: datetime
+    reported_at: IsoDateTime
 
 
 class HoursList(ApiModel):

@@ -1,0 +1,425 @@
+"""API RP over HTTP against a bare baseline app, driven by the same compiled load generator (wrk).
+
+    .venv/bin/python bench/http_load.py [--duration 10] [--connections 16] [--rows 100000] [--no-micro]
+
+Installs wrk from Debian's packages when it is missing (apt-get), starts the embedded PostgreSQL (temporary
+directory), two source simulators (no latency; 50 ms), API RP twice with `rp-api serve` (uvicorn, one worker,
+production logging): once with the normal 24 h link cache, once with a cache that never holds (every call cold),
+and the bare baseline app (`bench/baseline_app.py`: same stack, one primary-key SELECT per request). Each
+scenario gets a warm-up run, then a measured run of ``--duration`` seconds, wrk with one thread and
+``--connections`` connections (one for the cold GET, a latency measure); any non-2xx answer or socket error fails
+the run.
+
+Scenarios: baseline; dossier GET with a warm link cache (insurer coordinator, rotating over ``--persons``
+dossiers); dossier GET with a cold cache and 50 ms per source; decision-list page of 100 (its 100 audit records
+included), first page and a page at depth ``--rows``. Targets (exit 1 when one is missed):
+- warm dossier GET ≥ 0.5 × the baseline's requests per second, p99 ≤ 3 × the baseline's p99;
+- cold dossier GET, median ≤ 1.3 × its critical path: three bare round trips to a source measured in the same run
+  (the access decision needs the National Register and MemberData, asked together; then the dossier's
+  enrichment, whose longest chains are pseudonym → TRIO and Dimona → SEED-Connect);
+- decision list at depth ≤ 1.5 × the first page (median);
+- and, unless ``--no-micro``, the targets of the three micro-benchmarks, run as they are (token verification,
+  cold decision, decision list with and without audit).
+Results: a table on stdout, JSON in ``--output``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import platform
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import URL, text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from rp_api import embedded, migrate
+from rp_api.authz.dev_issuer import DevIssuer
+from rp_api.authz.organisations import OrganisationRegistry
+from rp_api.cursors import encode
+from rp_api.demo import demo_user_ssin
+from rp_api.domain.actors import Role
+from rp_api.settings import UpstreamSettings, as_asyncpg_url
+from rp_api.simulator.population import build_population
+
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH))
+from baseline_app import CREATE, FILL  # noqa: E402
+from decision_list import DECISIONS, SEED  # noqa: E402
+
+COLD_TRIPS = 3
+LATENCY_MS = 50
+WEEK = "2026-W47"
+
+LUA = """
+local paths = {%(paths)s}
+local i = 0
+wrk.headers["Authorization"] = "%(authorization)s"
+wrk.headers["Accept"] = "application/json"
+request = function()
+  i = i %% #paths + 1
+  return wrk.format("GET", paths[i])
+end
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    '\\n{"requests": %%d, "durationUs": %%d, "socketErrors": %%d, "non2xx": %%d, "p50Us": %%d, "p99Us": %%d}\\n',
+    summary.requests, summary.duration, e.connect + e.read + e.write + e.timeout, e.status,
+    latency:percentile(50), latency:percentile(99)))
+end
+"""
+
+
+def ensure_wrk() -> str:
+    """wrk from Debian's packages, installed when missing (as root, or through sudo)."""
+    found = shutil.which("wrk")
+    if found:
+        return found
+    prefix = [] if os.geteuid() == 0 else ["sudo", "-n"]
+    install = [*prefix, "apt-get", "install", "-y", "-q", "--no-install-recommends", "wrk"]
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    if subprocess.run(install, capture_output=True, check=False, env=env).returncode != 0:
+        subprocess.run([*prefix, "apt-get", "update", "-q"], capture_output=True, check=True, env=env)
+        subprocess.run(install, capture_output=True, check=True, env=env)
+    found = shutil.which("wrk")
+    if not found:
+        raise SystemExit("http_load: wrk could not be installed")
+    return found
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class Service:
+    name: str
+    base: str
+    process: subprocess.Popen[bytes]
+
+
+@contextlib.contextmanager
+def services(work: Path) -> Iterator[list[Service]]:
+    """Processes started within the block, stopped (SIGTERM, then SIGKILL) when it ends."""
+    started: list[Service] = []
+    try:
+        yield started
+    finally:
+        for service in started:
+            service.process.terminate()
+        for service in started:
+            try:
+                service.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                service.process.kill()
+
+
+def start(
+    started: list[Service], work: Path, name: str, command: list[str], env: dict[str, str], port: int, ready: str
+) -> Service:
+    log = (work / f"{name}.log").open("wb")
+    process = subprocess.Popen(command, env={**os.environ, **env}, stdout=log, stderr=log)
+    service = Service(name, f"http://127.0.0.1:{port}", process)
+    started.append(service)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"http_load: {name} exited; see {work / (name + '.log')}")
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(service.base + ready, timeout=2).status_code < 500:
+                return service
+        time.sleep(0.2)
+    raise SystemExit(f"http_load: {name} did not start in 60 s")
+
+
+def wrk(
+    binary: str, work: Path, base: str, paths: list[str], token: str, *, duration: int, connections: int
+) -> dict[str, Any]:
+    script = work / "scenario.lua"
+    listed = ", ".join(json.dumps(p) for p in paths)
+    script.write_text(LUA % {"paths": listed, "authorization": f"Bearer {token}" if token else ""})
+    command = [binary, "-t1", f"-c{connections}", f"-d{duration}s", "--timeout", "10s", "-s", str(script), base]
+    completed = subprocess.run(command, capture_output=True, text=True, check=True)
+    result: dict[str, Any] = json.loads(completed.stdout.strip().splitlines()[-1])
+    if result["non2xx"] or result["socketErrors"]:
+        raise SystemExit(f"http_load: {base}{paths[0]} answered {result}")
+    seconds = result["durationUs"] / 1e6
+    return {
+        "requestsPerSecond": round(result["requests"] / seconds, 1),
+        "p50Ms": round(result["p50Us"] / 1000, 2),
+        "p99Ms": round(result["p99Us"] / 1000, 2),
+        "requests": result["requests"],
+    }
+
+
+def measure(
+    binary: str, work: Path, base: str, paths: list[str], token: str, args: argparse.Namespace, connections: int
+) -> dict[str, Any]:
+    wrk(binary, work, base, paths, token, duration=max(1, args.duration // 5), connections=connections)
+    figures = wrk(binary, work, base, paths, token, duration=args.duration, connections=connections)
+    return {**figures, "connections": connections}
+
+
+def bare_round_trip(base: str, ssin: str) -> float:
+    """Median of 20 sequential bare queries to one simulated source (seconds)."""
+    with httpx.Client() as http:
+        url = f"{base}/cbss/nr/v1/persons/query"
+        for _ in range(3):
+            http.post(url, json={"ssin": ssin})
+        trips = []
+        for _ in range(20):
+            started = time.perf_counter()
+            http.post(url, json={"ssin": ssin})
+            trips.append(time.perf_counter() - started)
+    return statistics.median(trips)
+
+
+def micro_benchmarks(work: Path) -> dict[str, Any]:
+    """The three earlier benchmarks, each with its own baseline and targets, run as they are."""
+    found: dict[str, Any] = {}
+    for script in ("token_verification", "cold_decision", "decision_list"):
+        output = work / f"{script}.json"
+        completed = subprocess.run(
+            [sys.executable, str(BENCH / f"{script}.py"), "--output", str(output)], capture_output=True, text=True
+        )
+        found[script] = {"targetsMet": completed.returncode == 0, "results": json.loads(output.read_text())}
+        print(completed.stdout, end="", flush=True)
+    return found
+
+
+def api_env(database_url: str, data_dir: Path, port: int, simulator: str, ttl_s: int) -> dict[str, str]:
+    upstream = UpstreamSettings().with_base(simulator).model_dump()
+    env = {f"RP_UPSTREAM__{key.upper()}": str(value) for key, value in upstream.items() if key.endswith("_url")}
+    return {
+        **env,
+        "RP_ENV": "dev",
+        "RP_DEV_TOKEN_ISSUER": "true",
+        "RP_DATA_DIR": str(data_dir),
+        "RP_DATABASE_URL": database_url,
+        "RP_HOST": "127.0.0.1",
+        "RP_PORT": str(port),
+        "RP_LINK_CACHE_TTL_S": str(ttl_s),
+    }
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    binary = ensure_wrk()
+    work = Path(tempfile.mkdtemp(prefix="rp-http-bench-"))
+    server = embedded.start_embedded(work / "pgdata")
+    url = as_asyncpg_url(server.url)
+    migrate.upgrade(url)
+    registry = OrganisationRegistry.load()
+    vdab, cm = registry.find("VDAB"), registry.find("CM")
+    assert vdab is not None
+    assert cm is not None
+    deep_page_cursor = asyncio.run(prepare_database(url, args.rows, vdab.enterprise_number))
+
+    population = build_population()
+    insured = [p for p in population.persons.values() if p.oa_number == 100 and not p.replaced_by and not p.death_date]
+    persons = insured[: args.persons]
+    issuer = DevIssuer.in_data_dir(work / "data")
+    coordinator = issuer.mint(
+        cm, [Role.RETURN_TO_WORK_COORDINATOR], user_ssin=demo_user_ssin(cm, Role.RETURN_TO_WORK_COORDINATOR)
+    )
+    list_manager = issuer.mint(vdab, [Role.LIST_MANAGER], user_ssin=demo_user_ssin(vdab, Role.LIST_MANAGER))
+
+    python_bin = Path(sys.executable).parent
+    results: dict[str, Any] = {}
+    with services(work) as started:
+        sim_ports = free_port(), free_port()
+        simulators = [
+            start(
+                started,
+                work,
+                f"simulator-{latency}ms",
+                [str(python_bin / "rp-api"), "simulator"],
+                {"RP_SIMULATOR__PORT": str(port), "RP_SIMULATOR__LATENCY_MS": str(latency)},
+                port,
+                "/_control/services",
+            )
+            for port, latency in zip(sim_ports, (0, LATENCY_MS), strict=True)
+        ]
+        warm_port, cold_port, baseline_port = free_port(), free_port(), free_port()
+        serve = [str(python_bin / "rp-api"), "serve"]
+        warm = start(
+            started,
+            work,
+            "api-warm",
+            serve,
+            api_env(server.url, work / "data", warm_port, simulators[0].base, 86_400),
+            warm_port,
+            "/health",
+        )
+        cold = start(
+            started,
+            work,
+            "api-cold",
+            serve,
+            api_env(server.url, work / "data", cold_port, simulators[1].base, 0),
+            cold_port,
+            "/health",
+        )
+        baseline = start(
+            started,
+            work,
+            "baseline",
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "--app-dir",
+                str(BENCH),
+                "baseline_app:app",
+                "--port",
+                str(baseline_port),
+                "--no-access-log",
+                "--log-level",
+                "warning",
+            ],
+            {"BASELINE_DATABASE_URL": url.render_as_string(hide_password=False)},
+            baseline_port,
+            "/items/1",
+        )
+
+        dossiers = open_dossiers(warm.base, coordinator, [p.ssin for p in persons])
+        dossier_paths = [f"/rp/v1/dossiers/{d}" for d in dossiers]
+        first_page = f"/rp/v1/decisions?week={WEEK}&pageSize=100"
+        deep_page = f"{first_page}&page={deep_page_cursor}"
+        item_paths = [f"/items/{i}" for i in range(1, 1001)]
+
+        scenarios = {
+            "baseline": (baseline.base, item_paths, ""),
+            "dossier GET, warm cache": (warm.base, dossier_paths, coordinator),
+            "dossier GET, cold cache, 50 ms sources": (cold.base, dossier_paths, coordinator),
+            "decision list, first page of 100": (warm.base, [first_page], list_manager),
+            f"decision list, page at depth {args.rows}": (warm.base, [deep_page], list_manager),
+        }
+        for name, (base, paths, token) in scenarios.items():
+            # The cold GET is a latency measure (its target is against the critical path): one connection.
+            connections = 1 if base == cold.base else args.connections
+            results[name] = measure(binary, work, base, paths, token, args, connections)
+            print(f"  measured: {name}", file=sys.stderr, flush=True)
+        round_trip = bare_round_trip(simulators[1].base, persons[0].ssin)
+    return {"scenarios": results, "roundTripMs": round(round_trip * 1000, 2), "work": str(work)}
+
+
+async def prepare_database(url: URL, rows: int, regional: str) -> str:
+    """The baseline's table; ``rows`` decisions for the regional service (as in decision_list.py). Returns the
+    cursor of the page at depth ``rows``."""
+    engine = create_async_engine(url)
+    async with engine.begin() as connection:
+        await connection.execute(text(CREATE))
+        await connection.execute(text(FILL), {"rows": 10_000})
+        await connection.execute(text(SEED), {"rows": rows, "org": regional})
+        round_id = await connection.scalar(
+            text(
+                "INSERT INTO decision_round (id, week, recorded_by) VALUES (gen_random_uuid(), :week, '0') RETURNING id"
+            ),
+            {"week": WEEK},
+        )
+        await connection.execute(text(DECISIONS), {"round": round_id})
+        await connection.execute(text("ANALYZE"))
+        deep = (
+            await connection.execute(
+                text("SELECT decided_at, id FROM decision ORDER BY decided_at, id OFFSET :offset LIMIT 1"),
+                {"offset": max(rows - 101, 0)},
+            )
+        ).one()
+    await engine.dispose()
+    return encode(deep.decided_at, deep.id)
+
+
+def open_dossiers(base: str, token: str, ssins: list[str]) -> list[str]:
+    """One dossier per person, opened through the API (which also warms the link cache), then read once."""
+    found = []
+    with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=30) as http:
+        for ssin in ssins:
+            opened = http.post("/rp/v1/dossiers", json={"ssin": ssin})
+            opened.raise_for_status()
+            found.append(opened.json()["id"])
+            http.get(f"/rp/v1/dossiers/{found[-1]}").raise_for_status()
+    return found
+
+
+def table(report: dict[str, Any]) -> tuple[str, dict[str, bool]]:
+    scenarios = report["scenarios"]
+    base = scenarios["baseline"]
+    warm = scenarios["dossier GET, warm cache"]
+    cold = scenarios["dossier GET, cold cache, 50 ms sources"]
+    first, deep = (v for k, v in scenarios.items() if k.startswith("decision list"))
+    critical_path = COLD_TRIPS * report["roundTripMs"]
+    targets = {
+        "warm GET ≥ 0.5 × baseline req/s": warm["requestsPerSecond"] >= 0.5 * base["requestsPerSecond"],
+        "warm GET p99 ≤ 3 × baseline p99": warm["p99Ms"] <= 3 * base["p99Ms"],
+        f"cold GET p50 ≤ 1.3 × critical path ({COLD_TRIPS} × {report['roundTripMs']} ms)": cold["p50Ms"]
+        <= 1.3 * critical_path,
+        "decision list at depth p50 ≤ 1.5 × first page": deep["p50Ms"] <= 1.5 * first["p50Ms"],
+    }
+    lines = [
+        "| scenario | req/s | p50 ms | p99 ms | req/s vs baseline | p99 vs baseline |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for name, figures in scenarios.items():
+        lines.append(
+            f"| {name} | {figures['requestsPerSecond']:.0f} | {figures['p50Ms']:.2f} | {figures['p99Ms']:.2f} "
+            f"| {figures['requestsPerSecond'] / base['requestsPerSecond']:.2f} × "
+            f"| {figures['p99Ms'] / base['p99Ms']:.2f} × |"
+        )
+    lines.append("")
+    lines.append(f"cold GET p50 / critical path: {cold['p50Ms'] / critical_path:.2f} ×")
+    lines.append(f"decision list at depth / first page (p50): {deep['p50Ms'] / first['p50Ms']:.2f} ×")
+    lines += [f"{'met   ' if met else 'MISSED'} {name}" for name, met in targets.items()]
+    return "\n".join(lines), targets
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--duration", type=int, default=10, help="Seconds per measured run.")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--persons", type=int, default=50, help="Dossiers the dossier GETs rotate over.")
+    parser.add_argument("--rows", type=int, default=100_000, help="Decisions in the list.")
+    parser.add_argument("--micro", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument("--output", type=Path, default=BENCH / "results" / "http_load.json")
+    args = parser.parse_args()
+    report = run(args)
+    report["machine"] = {
+        "arch": platform.machine(),
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "wrk": subprocess.run(["wrk", "--version"], capture_output=True, text=True).stdout.split("\n")[0].strip(),
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    report["settings"] = {k: v for k, v in vars(args).items() if k != "output"}
+    text_table, targets = table(report)
+    report["targets"] = targets
+    if args.micro:
+        report["micro"] = micro_benchmarks(Path(report["work"]))
+        targets.update({f"{name} targets": found["targetsMet"] for name, found in report["micro"].items()})
+    machine = report["machine"]
+    print(f"machine: {machine['arch']}, {machine['cpus']} cores, CPython {machine['python']}, {machine['wrk']}")
+    print(f"wrk: 1 thread, {args.connections} connections, {args.duration} s per run after a warm-up")
+    print(text_table)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(report, indent=2, ensure_ascii=False))
+    return 0 if all(targets.values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

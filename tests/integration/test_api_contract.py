@@ -1,0 +1,102 @@
+"""Schemathesis against the committed OpenAPI document, over real HTTP (uvicorn on 127.0.0.1, its own database),
+authenticated as each organisation type: every operation, schemathesis's checks on every answer.
+
+Excluded, with the reason:
+- ``positive_data_acceptance`` (a schema-valid request must be accepted): API RP rightly refuses schema-valid
+  requests for rules an OpenAPI document cannot state — SSIN and enterprise-number check digits, "week, or from
+  and to", "an approval carries an amount", a decimal given as "", a transition the request's state does not
+  allow (409), a change without its ETag (428) — and a random identifier names nothing (404). Each of those
+  answers is tested where its rule lives.
+``RP_CONTRACT_EXAMPLES`` (default 6) sets the examples per operation and caller: CI runs 6; a deeper local run is
+``RP_CONTRACT_EXAMPLES=50 .venv/bin/pytest tests/integration/test_api_contract.py``.
+Every other check runs, ``not_a_server_error``, ``status_code_conformance`` (only documented statuses),
+``content_type_conformance`` (problem+json), ``response_schema_conformance``, ``negative_data_rejection`` and
+``ignored_auth`` (the bearer token is required) among them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import schemathesis
+import uvicorn
+from fastapi import FastAPI
+from hypothesis import HealthCheck, settings
+from schemathesis.specs.openapi.checks import positive_data_acceptance
+from sqlalchemy import URL, text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from rp_api import migrate
+from rp_api.app import create_app
+from rp_api.settings import Settings
+from tests.token_factory import TokenFactory
+
+SCHEMA = schemathesis.openapi.from_path(Path(__file__).parents[2] / "openapi" / "openapi.yaml")
+EXCLUDED = [positive_data_acceptance]
+CALLERS = {
+    "insurer": ("Solidaris", ["medicalAdvisor", "returnToWorkCoordinator"]),
+    "regionalService": ("VDAB", ["referenceAdvisor", "listManager"]),
+    "preventionService": ("Idewe", ["occupationalPhysician"]),
+    "inami": ("INAMI", ["socialExpert", "medicalInspector"]),
+}
+
+
+async def _admin(server_url: URL, statement: str) -> None:
+    engine = create_async_engine(server_url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    async with engine.connect() as connection:
+        await connection.execute(text(statement))
+    await engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def live_api(server_url: URL, settings: Settings, simulator_app: FastAPI) -> Iterator[str]:
+    """API RP served by uvicorn in a thread of its own, on a scratch database."""
+    name = f"rp_contract_{uuid.uuid4().hex[:8]}"
+    asyncio.run(_admin(server_url, f'CREATE DATABASE "{name}"'))
+    url = server_url.set(database=name)
+    migrate.upgrade(url)
+    app = create_app(
+        settings.model_copy(update={"database_url": url.render_as_string(hide_password=False)}),
+        upstream_transport=httpx.ASGITransport(app=simulator_app),
+    )
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False))
+    server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=30)
+    asyncio.run(_admin(server_url, f'DROP DATABASE "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="module", params=sorted(CALLERS))
+def bearer(request: pytest.FixtureRequest, tokens: TokenFactory) -> dict[str, str]:
+    organisation, roles = CALLERS[request.param]
+    return {"Authorization": f"Bearer {tokens.token(organisation, roles)}"}
+
+
+@SCHEMA.parametrize()
+@settings(
+    max_examples=int(os.environ.get("RP_CONTRACT_EXAMPLES", "6")),
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+)
+def test_every_operation_keeps_its_contract(case: schemathesis.Case, live_api: str, bearer: dict[str, str]) -> None:
+    case.call_and_validate(base_url=live_api, headers=bearer, excluded_checks=EXCLUDED, timeout=30)

@@ -1,0 +1,70 @@
+"""A load run: N person-scoped requests at once, permits and denials of every kind, on real connections and
+commits, leave exactly N audit records — one per call, each carrying the trace id of its answer — and the hash
+chains still verify."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+from sqlalchemy import URL, text
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+
+from rp_api.repositories import audit as audit_repository
+from rp_api.simulator.app import SimulatorState
+from rp_api.simulator.population import Population
+from tests.token_factory import TokenFactory
+
+N = 240
+
+
+async def test_n_person_scoped_requests_leave_n_audit_records(
+    own_client: httpx.AsyncClient,
+    own_database: URL,
+    tokens: TokenFactory,
+    population: Population,
+    simulator: SimulatorState,
+) -> None:
+    insured = [p for p in population.persons.values() if p.oa_number == 300 and not p.replaced_by and not p.death_date]
+    solidaris = {"Authorization": f"Bearer {tokens.token('Solidaris', ['returnToWorkCoordinator'])}"}
+    stranger = {"Authorization": f"Bearer {tokens.token('CM', ['administrative'])}"}
+    inami = {"Authorization": f"Bearer {tokens.token('INAMI', ['socialExpert'])}"}
+    dossiers = []
+    for person in insured[:10]:
+        opened = await own_client.post("/rp/v1/dossiers", json={"ssin": person.ssin}, headers=solidaris)
+        dossiers.append(opened.json()["id"])
+    engine = create_async_engine(own_database)
+    async with engine.connect() as connection:
+        before = await connection.scalar(text("SELECT count(*) FROM audit_event"))
+
+    def kinds(i: int) -> list[tuple[str, str, dict[str, str] | None, dict[str, str]]]:
+        return [
+            ("GET", f"/rp/v1/dossiers/{dossiers[i % 10]}", None, solidaris),  # permit
+            ("GET", f"/rp/v1/dossiers/{dossiers[i % 10]}", None, stranger),  # deny: no link (404)
+            ("POST", "/rp/v1/dossiers", {"ssin": insured[i % 10].ssin}, inami),  # permit, the dossier exists (200)
+            ("POST", "/rp/v1/dossiers", {"ssin": population.unknown_ssin}, solidaris),  # deny: unknown person (404)
+        ]
+
+    async def call(i: int) -> httpx.Response:
+        method, path, body, headers = kinds(i)[i % 4]
+        return await own_client.request(method, path, json=body, headers=headers)
+
+    responses = await asyncio.gather(*(call(i) for i in range(N)))
+    assert sorted({r.status_code for r in responses}) == [200, 404]
+    assert sum(r.status_code == 200 for r in responses) == N // 2
+
+    async with engine.connect() as connection:
+        rows = (
+            await connection.execute(
+                text("SELECT trace_id, outcome FROM audit_event ORDER BY occurred_at OFFSET :before"),
+                {"before": before},
+            )
+        ).all()
+    assert len(rows) == N
+    assert {row.trace_id for row in rows} == {r.headers["BelGov-Trace-Id"] for r in responses}
+    assert sum(row.outcome == "permit" for row in rows) == N // 2
+    async with AsyncSession(engine) as session:
+        verification = await audit_repository.verify(session)
+    assert verification.intact
+    assert verification.records == before + N
+    await engine.dispose()
