@@ -16,6 +16,7 @@ from fastapi import FastAPI
 
 from rp_api.routers import api_router
 from rp_api.schemas.base import ApiModel
+from tests.token_factory import TokenFactory
 
 PROBLEM = "application/problem+json"
 SECRET = "85073003328 at db-primary.internal: SELECT * FROM dossier"
@@ -70,6 +71,32 @@ async def test_wrong_method_is_405_with_allow(client: httpx.AsyncClient) -> None
     response = await client.delete("/health")
     assert_problem(response, 405, "about:blank")
     assert response.headers["Allow"] == "GET"
+
+
+async def test_a_literal_path_is_not_read_as_an_identifier(client: httpx.AsyncClient) -> None:
+    """``/dossiers/query`` (POST) is its own resource, not the dossier with id "query" (found by schemathesis)."""
+    for method in ("GET", "OPTIONS", "DELETE"):
+        response = await client.request(method, "/rp/v1/dossiers/query")
+        assert_problem(response, 405, "about:blank")
+        assert response.headers["Allow"] == "POST"
+
+
+async def test_inputs_schemathesis_found_accepted_or_crashing(client: httpx.AsyncClient, tokens: TokenFactory) -> None:
+    headers = {"Authorization": f"Bearer {tokens.token('INAMI', ['socialExpert'])}"}
+    for path, issue_type, name in (
+        ("/rp/v1/decisions?to=0&from=0", "urn:problem-type:belgif:input-validation:schemaViolation", "from"),
+        (
+            "/rp/v1/statistics?from=0000-01&to=0000-01",
+            "urn:problem-type:belgif:input-validation:schemaViolation",
+            "from",
+        ),
+        ("/rp/v1/events?after=0&flter=x", "urn:problem-type:belgif:input-validation:unknownInput", "flter"),
+    ):
+        response = await client.get(path, headers=headers)
+        body = assert_problem(response, 400, "urn:problem-type:belgif:badRequest")
+        assert (body["issues"][0]["type"], body["issues"][0]["name"]) == (issue_type, name), path
+    dated = await client.post("/rp/v1/dossiers/query", json={"modifiedSince": 0}, headers=headers)
+    assert assert_problem(dated, 400, "urn:problem-type:belgif:badRequest")["issues"][0]["name"] == "modifiedSince"
 
 
 async def test_malformed_json_is_bad_request_with_issue(probe_client: httpx.AsyncClient) -> None:
