@@ -317,7 +317,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             results[name] = measure(binary, work, base, paths, token, args, connections)
             print(f"  measured: {name}", file=sys.stderr, flush=True)
         round_trip = bare_round_trip(simulators[1].base, persons[0].ssin)
-    return {"scenarios": results, "roundTripMs": round(round_trip * 1000, 2), "work": str(work)}
+    version = subprocess.run([binary, "--version"], capture_output=True, text=True, check=False).stdout
+    return {
+        "scenarios": results,
+        "roundTripMs": round(round_trip * 1000, 2),
+        "work": str(work),
+        "wrk": version.split("\n")[0].strip(),
+    }
 
 
 async def prepare_database(url: URL, rows: int, regional: str) -> str:
@@ -403,7 +409,7 @@ def main() -> int:
         "arch": platform.machine(),
         "cpus": os.cpu_count(),
         "python": platform.python_version(),
-        "wrk": subprocess.run(["wrk", "--version"], capture_output=True, text=True).stdout.split("\n")[0].strip(),
+        "wrk": report.pop("wrk"),
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     report["settings"] = {k: v for k, v in vars(args).items() if k != "output"}

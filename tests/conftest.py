@@ -26,6 +26,7 @@ from rp_api.authz.principal import IssuerName
 from rp_api.settings import Environment, Settings, SimulatorSettings, UpstreamSettings, as_asyncpg_url
 from rp_api.simulator.app import SimulatorState, create_simulator_app
 from rp_api.simulator.population import Population, build_population
+from tests.databases import scratch_database
 from tests.token_factory import TokenFactory
 
 SIMULATOR_URL = "http://simulator.test"
@@ -46,21 +47,8 @@ def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[URL]:
 @pytest.fixture(scope="session")
 def database_url(server_url: URL) -> Iterator[URL]:
     """A fresh database for this session, migrated to head, dropped at the end."""
-    import asyncio
-
-    name = f"rp_test_{uuid.uuid4().hex[:8]}"
-
-    async def admin(statement: str) -> None:
-        engine = create_async_engine(server_url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-        async with engine.connect() as connection:
-            await connection.execute(text(statement))
-        await engine.dispose()
-
-    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
-    url = server_url.set(database=name)
-    migrate.upgrade(url)
-    yield url
-    asyncio.run(admin(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    with scratch_database(server_url, "rp_test") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

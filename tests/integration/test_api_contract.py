@@ -16,13 +16,11 @@ Every other check runs, ``not_a_server_error``, ``status_code_conformance`` (onl
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import socket
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -33,12 +31,11 @@ import uvicorn
 from fastapi import FastAPI
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
-from sqlalchemy import URL, text
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy import URL
 
-from rp_api import migrate
 from rp_api.app import create_app
 from rp_api.settings import Settings
+from tests.databases import scratch_database
 from tests.token_factory import TokenFactory
 
 SCHEMA = schemathesis.openapi.from_path(Path(__file__).parents[2] / "openapi" / "openapi.yaml")
@@ -51,20 +48,14 @@ CALLERS = {
 }
 
 
-async def _admin(server_url: URL, statement: str) -> None:
-    engine = create_async_engine(server_url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    async with engine.connect() as connection:
-        await connection.execute(text(statement))
-    await engine.dispose()
-
-
 @pytest.fixture(scope="module")
 def live_api(server_url: URL, settings: Settings, simulator_app: FastAPI) -> Iterator[str]:
     """API RP served by uvicorn in a thread of its own, on a scratch database."""
-    name = f"rp_contract_{uuid.uuid4().hex[:8]}"
-    asyncio.run(_admin(server_url, f'CREATE DATABASE "{name}"'))
-    url = server_url.set(database=name)
-    migrate.upgrade(url)
+    with scratch_database(server_url, "rp_contract") as url:
+        yield from _serve(url, settings, simulator_app)
+
+
+def _serve(url: URL, settings: Settings, simulator_app: FastAPI) -> Iterator[str]:
     app = create_app(
         settings.model_copy(update={"database_url": url.render_as_string(hide_password=False)}),
         upstream_transport=httpx.ASGITransport(app=simulator_app),
@@ -83,7 +74,6 @@ def live_api(server_url: URL, settings: Settings, simulator_app: FastAPI) -> Ite
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=30)
-    asyncio.run(_admin(server_url, f'DROP DATABASE "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture(scope="module", params=sorted(CALLERS))

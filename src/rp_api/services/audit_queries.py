@@ -76,25 +76,7 @@ async def query(session: AsyncSession, principal: Principal, trace_id: str, body
         [body.ssin] if body.ssin else list(dict.fromkeys(r.person_ssin for r in rows)),
         scope,
     )
-    items = [
-        AuditEventOut(
-            id=row.id,
-            occurred_at=row.occurred_at,
-            user_ssin=row.user_ssin,
-            person_ssin=row.person_ssin,
-            organisation=row.organisation,
-            organisation_type=row.organisation_type,
-            roles=list(row.roles),
-            operation=row.operation,
-            resource_type=row.resource_type,
-            resource_id=row.resource_id,
-            outcome=row.outcome,
-            reason=row.reason,
-            legal_basis=row.legal_basis,
-            trace_id=row.trace_id,
-        )
-        for row in rows
-    ]
+    items = [AuditEventOut.model_validate(row, from_attributes=True) for row in rows]
     return AuditEventPage(
         items=items,
         self_="/rp/v1/auditEvents/query",
