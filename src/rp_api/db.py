@@ -2,7 +2,8 @@
 
 The session is opened by :func:`get_session`, committed by it when the endpoint returned normally and rolled
 back when anything raised. The audit records the request queued are written in the same transaction just before
-the commit; when the request failed they are written after the rollback, on their own. Services and
+the commit (a request that sent nothing through the session, a dossier GET, writes them in one statement of their
+own, without BEGIN or COMMIT); when the request failed they are written after the rollback, on their own. Services and
 repositories ``flush()``; they never commit. The commit happens before the response is sent
 (``scope="function"``), so a failed commit is an error answer, never a silent loss.
 """
@@ -66,14 +67,15 @@ async def _open_session(request: Request) -> AsyncIterator[AsyncSession]:
             await _write_audit_alone(session)
             raise
         else:
-            await audit_repository.append(session, take_pending(session))
+            await session.flush()  # nothing left in flight: the records join the transaction, if one began
+            await audit_repository.append(session, take_pending(session), alone=True)
             await session.commit()
 
 
 async def _write_audit_alone(session: AsyncSession) -> None:
     pending = take_pending(session)
     if pending:
-        await audit_repository.append(session, pending)
+        await audit_repository.append(session, pending, alone=True)
         await session.commit()
 
 

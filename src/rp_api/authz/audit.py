@@ -69,28 +69,54 @@ class AuditRecord:
         )
 
 
+@dataclass(frozen=True)
+class ChainFragments:
+    """A record's canonical JSON, cut around the three values the database fills in when it appends the record:
+    ``{"chainId":`` chain_id ``after_chain`` time ``after_time`` seq ``after_seq``."""
+
+    after_chain: str
+    after_time: str
+    after_seq: str
+
+    def canonical(self, *, chain_id: int, occurred_at: str, seq: int) -> bytes:
+        return f'{{"chainId":{chain_id}{self.after_chain}{occurred_at}{self.after_time}{seq}{self.after_seq}'.encode()
+
+
+def _members(values: dict[str, object]) -> str:
+    return orjson.dumps(values, option=orjson.OPT_SORT_KEYS).decode()[1:-1]
+
+
+def fragments(record: AuditRecord) -> ChainFragments:
+    """The canonical JSON is compact, with sorted keys: chainId, id, legalBasis, occurredAt, operation, organisation,
+    organisationType, outcome, personSsin, reason, resourceId, resourceType, roles, seq, traceId, userSsin."""
+    before_time = _members({"id": str(record.id), "legalBasis": record.legal_basis})
+    before_seq = _members(
+        {
+            "operation": record.operation,
+            "organisation": record.organisation,
+            "organisationType": record.organisation_type,
+            "outcome": record.outcome,
+            "personSsin": record.person_ssin,
+            "reason": record.reason,
+            "resourceId": record.resource_id,
+            "resourceType": record.resource_type,
+            "roles": sorted(record.roles),
+        }
+    )
+    after_seq = _members({"traceId": record.trace_id, "userSsin": record.user_ssin})
+    return ChainFragments(f',{before_time},"occurredAt":"', f'",{before_seq},"seq":', f",{after_seq}}}")
+
+
+def timestamp(moment: datetime) -> str:
+    """A record's time in its canonical JSON: UTC, to the microsecond."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
 def chain_hash(previous: bytes, record: AuditRecord, *, chain_id: int, seq: int) -> bytes:
     """SHA-256 of the previous hash and the record's canonical JSON (compact, sorted keys, UTF-8, UTC time to the
-    microsecond)."""
-    canonical = {
-        "chainId": chain_id,
-        "seq": seq,
-        "id": str(record.id),
-        "occurredAt": record.occurred_at.astimezone(UTC).isoformat(timespec="microseconds"),
-        "traceId": record.trace_id,
-        "userSsin": record.user_ssin,
-        "organisation": record.organisation,
-        "organisationType": record.organisation_type,
-        "roles": sorted(record.roles),
-        "operation": record.operation,
-        "resourceType": record.resource_type,
-        "resourceId": record.resource_id,
-        "personSsin": record.person_ssin,
-        "outcome": record.outcome,
-        "reason": record.reason,
-        "legalBasis": record.legal_basis,
-    }
-    return hashlib.sha256(previous + orjson.dumps(canonical, option=orjson.OPT_SORT_KEYS)).digest()
+    microsecond). The database computes the same when it appends (``rp_audit_append``)."""
+    canonical = fragments(record).canonical(chain_id=chain_id, occurred_at=timestamp(record.occurred_at), seq=seq)
+    return hashlib.sha256(previous + canonical).digest()
 
 
 def record(session: AsyncSession, *records: AuditRecord) -> None:

@@ -2,63 +2,65 @@
 
 from __future__ import annotations
 
-import random
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from rp_api.authz.audit import GENESIS_HASH, AuditRecord, chain_hash
-from rp_api.models.audit import AUDIT_CHAINS, AuditChainAnchor, AuditChainHead, AuditEvent
+from rp_api.authz.audit import GENESIS_HASH, AuditRecord, chain_hash, fragments
+from rp_api.models.audit import AuditChainAnchor, AuditChainHead, AuditEvent
+from rp_api.repositories.driver import driver_of
 
-_TAKE_FREE_HEAD = "SELECT chain_id, seq, hash FROM audit_chain_head ORDER BY random() LIMIT 1 FOR UPDATE SKIP LOCKED"
-_TAKE_HEAD = "SELECT chain_id, seq, hash FROM audit_chain_head WHERE chain_id = $1 FOR UPDATE"
-_MOVE_HEAD = "UPDATE audit_chain_head SET seq = $1, hash = $2, updated_at = now() WHERE chain_id = $3"
-_COLUMNS = (
-    "chain_id", "seq", "occurred_at", "id", "trace_id", "user_ssin", "organisation", "organisation_type", "roles",
-    "operation", "resource_type", "resource_id", "person_ssin", "outcome", "reason", "legal_basis", "prev_hash", "hash",
-)  # fmt: skip
+_APPEND = "SELECT rp_audit_append(" + ", ".join(f"${n}" for n in range(1, 18)) + ")"
 
 
-async def append(session: AsyncSession, records: Sequence[AuditRecord], *, now: datetime | None = None) -> None:
+async def append(
+    session: AsyncSession, records: Sequence[AuditRecord], *, now: datetime | None = None, alone: bool = False
+) -> None:
     """Write the records on one chain: any chain whose head is free, else wait for a random one.
 
-    This is the hot path of every call (a list page writes a record per line), so it speaks to the driver
-    directly, on the request's own connection and transaction: two prepared statements and one COPY.
+    This is the hot path of every call (a list page writes a record per line), so it is one round trip on the
+    request's own connection: the database function ``rp_audit_append`` takes the chain head, stamps the records
+    under its lock, chains their hashes, inserts them and moves the head. Each record travels with its canonical
+    JSON cut around chain id, time and seq (:func:`rp_api.authz.audit.fragments`).
+
+    The records go in with the session's transaction. ``alone``: the caller has nothing in flight (flushed, or
+    rolled back), so when no transaction is open at the database the records are one atomic statement of their own
+    (a read-only call then costs no BEGIN and no COMMIT).
     """
     if not records:
         return
-    connection = await session.connection()
-    driver: Any = (await connection.get_raw_connection()).driver_connection
-    if not driver.is_in_transaction():
+    driver = await driver_of(session)
+    if not driver.is_in_transaction() and not alone:
         # SQLAlchemy's asyncpg adapter sends BEGIN lazily, with its first statement: make it do so now, or these
-        # writes would escape the request's transaction (and the chain head its lock).
-        await connection.exec_driver_sql("SELECT 1")
-    if not driver.is_in_transaction():
-        raise RuntimeError("the audit log is written only inside the request's transaction")
-    head = await driver.fetchrow(_TAKE_FREE_HEAD)
-    if head is None:  # every chain is being written right now: queue on one of them
-        head = await driver.fetchrow(_TAKE_HEAD, random.randrange(AUDIT_CHAINS))  # noqa: S311 - load spreading
-    chain_id, seq, previous = head["chain_id"], head["seq"], bytes(head["hash"])
-    # Stamped under the chain's lock, so that time follows seq within a chain (retention drops by time).
-    at = now or datetime.now(UTC)
-    rows = []
-    for entry in (replace(record, occurred_at=at) for record in records):
-        seq += 1
-        current = chain_hash(previous, entry, chain_id=chain_id, seq=seq)
-        rows.append(
-            (
-                chain_id, seq, entry.occurred_at, entry.id, entry.trace_id, entry.user_ssin, entry.organisation,
-                entry.organisation_type, list(entry.roles), entry.operation, entry.resource_type, entry.resource_id,
-                entry.person_ssin, entry.outcome, entry.reason, entry.legal_basis, previous, current,
-            )
-        )  # fmt: skip
-        previous = current
-    await driver.copy_records_to_table(AuditEvent.__tablename__, records=rows, columns=_COLUMNS)
-    await driver.execute(_MOVE_HEAD, seq, previous, chain_id)
+        # writes would escape the caller's transaction (and the chain head its lock).
+        await (await session.connection()).exec_driver_sql("SELECT 1")
+        if not driver.is_in_transaction():
+            raise RuntimeError("the audit log is written only inside the caller's transaction")
+    cut = [fragments(entry) for entry in records]
+    await driver.execute(
+        _APPEND,
+        now,
+        [entry.id for entry in records],
+        [entry.trace_id for entry in records],
+        [entry.user_ssin for entry in records],
+        [entry.organisation for entry in records],
+        [entry.organisation_type for entry in records],
+        [",".join(entry.roles) for entry in records],
+        [entry.operation for entry in records],
+        [entry.resource_type for entry in records],
+        [entry.resource_id for entry in records],
+        [entry.person_ssin for entry in records],
+        [entry.outcome for entry in records],
+        [entry.reason for entry in records],
+        [entry.legal_basis for entry in records],
+        [part.after_chain for part in cut],
+        [part.after_time for part in cut],
+        [part.after_seq for part in cut],
+    )
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import and_, func, or_, select, update
@@ -10,10 +11,51 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rp_api.models.dossier import Dossier, DossierParticipant
+from rp_api.models.registration_form import RegistrationForm
+from rp_api.models.request import Decision, Request
+from rp_api.repositories.driver import detached, driver_of, row_of
 
 
 async def get(session: AsyncSession, dossier_id: uuid.UUID) -> Dossier | None:
     return await session.get(Dossier, dossier_id)
+
+
+@dataclass(frozen=True)
+class DossierContents:
+    dossier: Dossier
+    forms: list[RegistrationForm]
+    """Oldest first, all of them (drafts included): what the caller may read is the service's to decide."""
+    requests: list[Request]
+    """Oldest first."""
+    decisions: dict[uuid.UUID, Decision]
+    """INAMI's decision on each decided request, by request id."""
+
+
+_CONTENTS = f"""
+SELECT {row_of(Dossier, "d")} AS dossier,
+    ARRAY(SELECT {row_of(RegistrationForm, "f")} FROM registration_form f WHERE f.dossier_id = d.id
+          ORDER BY f.created_at, f.id) AS forms,
+    ARRAY(SELECT {row_of(Request, "r")} FROM request r WHERE r.dossier_id = d.id
+          ORDER BY r.created_at, r.id) AS requests,
+    ARRAY(SELECT {row_of(Decision, "x")} FROM decision x JOIN request r ON r.id = x.request_id
+          WHERE r.dossier_id = d.id) AS decisions
+FROM dossier d WHERE d.id = $1
+"""  # noqa: S608 - column names from the models, no input
+
+
+async def with_contents(session: AsyncSession, dossier_id: uuid.UUID) -> DossierContents | None:
+    """The dossier, its forms, its requests and their decisions in one round trip on the driver (the hot path of a
+    dossier GET), as detached copies for reading."""
+    row = await (await driver_of(session)).fetchrow(_CONTENTS, dossier_id)
+    if row is None:
+        return None
+    decisions = [detached(Decision, record) for record in row["decisions"]]
+    return DossierContents(
+        dossier=detached(Dossier, row["dossier"]),
+        forms=[detached(RegistrationForm, record) for record in row["forms"]],
+        requests=[detached(Request, record) for record in row["requests"]],
+        decisions={decision.request_id: decision for decision in decisions},
+    )
 
 
 async def open_for(session: AsyncSession, ssin: str) -> tuple[Dossier, bool]:

@@ -44,8 +44,9 @@ async def open_dossier(body: DossierOpen, request: Request, session: DbSession, 
     if replayed := await idempotency.replay(body.model_dump(mode="json", by_alias=True)):
         return replayed
     dossier, created = await dossiers.open_dossier(session, guard, body.ssin)
+    contents = await dossiers.load_with_contents(session, dossier.id)
     view = await dossiers.read_dossier(
-        session, guard, request.app.state.link_resolver, request.app.state.registry, dossier, already_checked=True
+        guard, request.app.state.link_resolver, request.app.state.registry, contents, already_checked=True
     )
     response = JSONResponse(
         drop_unset(view),
@@ -65,11 +66,9 @@ async def open_dossier(body: DossierOpen, request: Request, session: DbSession, 
 async def get_dossier(
     dossier_id: DossierId, request: Request, session: DbSession, guard: GuardedPerson
 ) -> JSONResponse:
-    dossier = await dossiers.load(session, dossier_id)
-    view = await dossiers.read_dossier(
-        session, guard, request.app.state.link_resolver, request.app.state.registry, dossier
-    )
-    return JSONResponse(drop_unset(view), headers={"ETag": etag(dossier.version)})
+    contents = await dossiers.load_with_contents(session, dossier_id)
+    view = await dossiers.read_dossier(guard, request.app.state.link_resolver, request.app.state.registry, contents)
+    return JSONResponse(drop_unset(view), headers={"ETag": etag(contents.dossier.version)})
 
 
 @router.post(

@@ -17,7 +17,7 @@ from rp_api.domain.visibility import viewers_of
 from rp_api.models.dossier import Dossier
 from rp_api.problems import Problem, ResourceNotFound
 from rp_api.repositories import dossiers as dossier_repository
-from rp_api.repositories import requests as request_repository
+from rp_api.repositories.dossiers import DossierContents
 from rp_api.schemas.dossier import DossierOut, DossierPage, DossierQuery, DossierSummary
 from rp_api.services import registration_forms
 from rp_api.services import requests as request_service
@@ -40,17 +40,24 @@ async def load(session: AsyncSession, dossier_id: uuid.UUID) -> Dossier:
     return dossier
 
 
+async def load_with_contents(session: AsyncSession, dossier_id: uuid.UUID) -> DossierContents:
+    """The dossier with its forms, requests and decisions (one round trip); 404 when there is none."""
+    contents = await dossier_repository.with_contents(session, dossier_id)
+    if contents is None:
+        raise ResourceNotFound()
+    return contents
+
+
 async def read_dossier(
-    session: AsyncSession,
     guard: PersonGuard,
     resolver: LinkResolver,
     registry: OrganisationRegistry,
-    dossier: Dossier,
+    contents: DossierContents,
     *,
     already_checked: bool = False,
 ) -> DossierOut:
     """The dossier as the caller may see it. ``already_checked``: this call's guard (and audit record) was done."""
-    principal = guard.principal
+    principal, dossier = guard.principal, contents.dossier
     if not already_checked:
         await guard(
             dossier.ssin,
@@ -62,10 +69,8 @@ async def read_dossier(
     with_trio = principal.organisation_type in (OrganisationType.INSURER, OrganisationType.PREVENTION_SERVICE)
     enrichment = await resolver.enrich(dossier.ssin, with_trio=with_trio, trace_id=guard.trace_id)
     viewers = viewers_of(principal.organisation_type, principal.roles)
-    forms = await registration_forms.readable_forms(session, guard, dossier)
-    found = await request_repository.of_dossier(session, dossier.id)
-    decisions = await request_repository.decisions_of(session, [r.id for r in found])
-    requests_ = [request_service.view(guard, r, decisions.get(r.id)) for r in found]
+    forms = registration_forms.readable(guard, contents.forms)
+    requests_ = [request_service.view(guard, r, contents.decisions.get(r.id)) for r in contents.requests]
     return dossier_view(dossier, enrichment, forms, requests_, viewers, registry)
 
 

@@ -160,9 +160,8 @@ def readable_by(form: RegistrationForm, principal: Principal) -> bool:
     )
 
 
-async def readable_forms(session: AsyncSession, guard: PersonGuard, dossier: Dossier) -> list[RegistrationFormOut]:
-    """The dossier's forms the caller may read, as it may see them (its access to the person is checked already)."""
-    forms = await form_repository.of_dossier(session, dossier.id)
+def readable(guard: PersonGuard, forms: list[RegistrationForm]) -> list[RegistrationFormOut]:
+    """The forms the caller may read, as it may see them (its access to the person is checked already)."""
     return [view(guard, form) for form in forms if readable_by(form, guard.principal)]
 
 
@@ -174,4 +173,4 @@ async def readable_of(session: AsyncSession, guard: PersonGuard, dossier: Dossie
         resource_type=FORM,
         resource_id=str(dossier.id),
     )
-    return await readable_forms(session, guard, dossier)
+    return readable(guard, await form_repository.of_dossier(session, dossier.id))
