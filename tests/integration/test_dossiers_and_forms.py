@@ -368,3 +368,21 @@ async def test_conflicting_transitions_have_one_winner(
         assert sorted(r.status_code for r in results) == [200, 412], [r.text for r in results]
         final = (await insurer.get(f"/registrationForms/{form}")).json()["status"]
         assert final == next(r for r in results if r.status_code == 200).json()["status"]
+
+
+async def test_dossier_read_survives_a_table_changed_under_its_prepared_statement(connection: AsyncConnection) -> None:
+    """The driver read names no table row type: a migration that changes a table (here a column added after the
+    statement was prepared) must not make the cached statement fail (`InvalidCachedStatementError`)."""
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from rp_api.repositories import dossiers as dossier_repository
+
+    session = AsyncSession(bind=connection, join_transaction_mode="create_savepoint")
+    dossier, _ = await dossier_repository.open_for(session, "85073003328")
+    assert await dossier_repository.with_contents(session, dossier.id) is not None
+    for table in ("dossier", "registration_form", "request", "decision"):
+        await connection.execute(text(f"ALTER TABLE {table} ADD COLUMN added_later integer"))
+    contents = await dossier_repository.with_contents(session, dossier.id)
+    assert contents is not None
+    assert (contents.dossier.id, contents.dossier.ssin) == (dossier.id, "85073003328")
+    assert (contents.forms, contents.requests, contents.decisions) == ([], [], {})
