@@ -41,11 +41,6 @@ async def many(session: AsyncSession, request_ids: Sequence[uuid.UUID]) -> dict[
     return {request.id: (request, ssin) for request, ssin in (await session.execute(query)).all()}
 
 
-async def of_dossier(session: AsyncSession, dossier_id: uuid.UUID) -> list[Request]:
-    query = select(Request).where(Request.dossier_id == dossier_id).order_by(Request.created_at)
-    return list((await session.execute(query)).scalars())
-
-
 async def decisions_of(session: AsyncSession, request_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Decision]:
     if not request_ids:
         return {}
