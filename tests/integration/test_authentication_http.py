@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
+from typing import Any
 
 import httpx
 import pytest
@@ -67,16 +69,17 @@ async def test_invalid_expired_and_forbidden(client: httpx.AsyncClient, tokens: 
 
 
 async def test_rejected_token_is_logged_by_reason_only(
-    client: httpx.AsyncClient, tokens: TokenFactory, caplog: pytest.LogCaptureFixture
+    client: httpx.AsyncClient, tokens: TokenFactory, logged: Callable[[], list[dict[str, Any]]]
 ) -> None:
     token = tokens.token(aud="someone-else")
     await client.get("/rp/v1/me", headers=bearer(token))
-    rejected = [r.msg for r in caplog.records if isinstance(r.msg, dict) and r.msg.get("event") == "token_rejected"]
+    lines = logged()
+    rejected = [line for line in lines if line["event"] == "token_rejected"]
     assert rejected
     assert rejected[-1]["reason"] == "aud"
-    logged = repr([r.msg for r in caplog.records])
-    assert token not in logged
-    assert USER_SSIN not in logged
+    assert rejected[-1]["logger"] == "rp_api.authz.tokens"
+    assert token not in repr(lines)
+    assert USER_SSIN not in repr(lines)
 
 
 async def test_every_api_route_requires_a_token(app: FastAPI, client: httpx.AsyncClient) -> None:

@@ -6,9 +6,9 @@ so they exercise exactly the mechanism a real endpoint inherits.
 
 from __future__ import annotations
 
-import logging
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import httpx
 import pytest
@@ -166,18 +166,20 @@ async def test_streamed_oversized_body_is_413(probe_client: httpx.AsyncClient, a
 
 
 async def test_unexpected_error_is_500_without_leak(
-    probe_client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+    probe_client: httpx.AsyncClient, logged: Callable[[], list[dict[str, Any]]]
 ) -> None:
-    with caplog.at_level(logging.INFO):
-        response = await probe_client.get("/rp/v1/probe/boom")
+    response = await probe_client.get("/rp/v1/probe/boom")
     body = assert_problem(response, 500, "urn:problem-type:belgif:internalServerError")
     for fragment in ("85073003328", "db-primary", "SELECT", "Traceback", "RuntimeError"):
         assert fragment not in response.text
     assert set(body) == {"type", "href", "title", "status", "detail", "instance"}
-    logged = "\n".join(record.getMessage() + repr(record.msg) for record in caplog.records)
-    assert "RuntimeError" in logged
-    assert "85073003328" not in logged
-    assert "db-primary" not in logged
+    lines = logged()
+    errors = [line for line in lines if line["event"] == "unhandled_error"]
+    assert errors
+    assert errors[-1]["error_type"] == "RuntimeError"
+    assert "Traceback" in errors[-1]["exception"]  # the frames stay, the message goes
+    assert "85073003328" not in repr(lines)
+    assert "db-primary" not in repr(lines)
 
 
 async def test_trace_id_is_fresh_uuid_and_incoming_one_is_related(client: httpx.AsyncClient) -> None:
@@ -195,23 +197,23 @@ async def test_unacceptable_incoming_trace_is_not_echoed(client: httpx.AsyncClie
 
 
 async def test_trace_id_is_bound_into_the_request_log(
-    client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+    client: httpx.AsyncClient, logged: Callable[[], list[dict[str, Any]]]
 ) -> None:
-    with caplog.at_level(logging.INFO, logger="rp_api.access"):
-        response = await client.get("/rp/v1/nothing?ssin=85073003328")
-    lines = [r.msg for r in caplog.records if isinstance(r.msg, dict) and r.msg.get("event") == "request"]
+    response = await client.get("/rp/v1/nothing?ssin=85073003328")
+    lines = [line for line in logged() if line["event"] == "request"]
     assert lines, "no access log line"
     line = lines[-1]
     assert line["trace_id"] == response.headers["BelGov-Trace-Id"]
     assert line["status"] == 404
+    assert line["logger"] == "rp_api.access"
+    assert line["level"] == "info"
     assert "85073003328" not in repr(line)
 
 
 async def test_access_log_gives_the_route_template(
-    probe_client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+    probe_client: httpx.AsyncClient, logged: Callable[[], list[dict[str, Any]]]
 ) -> None:
-    with caplog.at_level(logging.INFO, logger="rp_api.access"):
-        response = await probe_client.get("/rp/v1/probe/items/opaque-id-77")
+    response = await probe_client.get("/rp/v1/probe/items/opaque-id-77")
     assert response.status_code == 200
-    lines = [r.msg for r in caplog.records if isinstance(r.msg, dict) and r.msg.get("event") == "request"]
+    lines = [line for line in logged() if line["event"] == "request"]
     assert lines[-1]["path"] == "/rp/v1/probe/items/{item_id}"
