@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 from fastapi import Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rp_api.authz.principal import Principal
@@ -57,7 +57,7 @@ class Idempotency:
             found.body, status_code=found.status_code, headers={**(found.headers or {}), "Idempotent-Replayed": "true"}
         )
 
-    async def remember(self, response: JSONResponse) -> JSONResponse:
+    async def remember(self, response: Response) -> Response:
         if self.key is not None:
             headers = {name: response.headers[name] for name in _REPLAYED_HEADERS if name in response.headers}
             await records.remember(

@@ -4,13 +4,13 @@ accessed (that organisation's auditors)."""
 from __future__ import annotations
 
 from fastapi import Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 
 from rp_api.authz.guard import CurrentPrincipal
 from rp_api.db import DbSession
+from rp_api.responses import ModelResponse
 from rp_api.routers import api_router, problem_response
 from rp_api.schemas.audit import AuditEventPage, AuditQuery
-from rp_api.schemas.registration_form import drop_unset
 from rp_api.services import audit_queries
 from rp_api.tracing import trace_id_of
 
@@ -25,6 +25,6 @@ router = api_router(tags=["Audit"], responses={403: problem_response("Only audit
 )
 async def query_audit_events(
     body: AuditQuery, request: Request, session: DbSession, principal: CurrentPrincipal
-) -> JSONResponse:
+) -> Response:
     page = await audit_queries.query(session, principal, trace_id_of(request.scope) or "", body)
-    return JSONResponse(drop_unset(page))
+    return ModelResponse(page)

@@ -6,11 +6,12 @@ import uuid
 from typing import Annotated
 
 from fastapi import Path, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 
 from rp_api.authz.guard import CurrentPrincipal
 from rp_api.authz.person_guard import GuardedPerson
 from rp_api.db import DbSession
+from rp_api.responses import ModelResponse
 from rp_api.routers import API_PREFIX, api_router, problem_response
 from rp_api.schemas.conversation import (
     ConversationIn,
@@ -22,7 +23,6 @@ from rp_api.schemas.conversation import (
     MessageOut,
     ReadMark,
 )
-from rp_api.schemas.registration_form import drop_unset
 from rp_api.services import conversations as service
 from rp_api.services import dossiers, events
 
@@ -43,14 +43,12 @@ ConversationId = Annotated[uuid.UUID, Path(alias="conversationId")]
 )
 async def create_conversation(
     dossier_id: DossierId, body: ConversationIn, request: Request, session: DbSession, guard: GuardedPerson
-) -> JSONResponse:
+) -> Response:
     dossier = await dossiers.load(session, dossier_id)
     created = await service.create(
         session, guard, request.app.state.link_resolver, request.app.state.registry, dossier, body
     )
-    return JSONResponse(
-        drop_unset(created), status_code=201, headers={"Location": f"{API_PREFIX}/conversations/{created.id}"}
-    )
+    return ModelResponse(created, status_code=201, headers={"Location": f"{API_PREFIX}/conversations/{created.id}"})
 
 
 @router.get(
@@ -59,12 +57,10 @@ async def create_conversation(
     summary="The dossier's conversations the caller takes part in",
     response_model=ConversationList,
 )
-async def list_conversations(dossier_id: DossierId, session: DbSession, guard: GuardedPerson) -> JSONResponse:
+async def list_conversations(dossier_id: DossierId, session: DbSession, guard: GuardedPerson) -> Response:
     dossier = await dossiers.load(session, dossier_id)
     items = await service.visible_of(session, guard, dossier)
-    return JSONResponse(
-        drop_unset(ConversationList(items=items, self_=f"{API_PREFIX}/dossiers/{dossier.id}/conversations"))
-    )
+    return ModelResponse(ConversationList(items=items, self_=f"{API_PREFIX}/dossiers/{dossier.id}/conversations"))
 
 
 @router.post(
@@ -76,8 +72,8 @@ async def list_conversations(dossier_id: DossierId, session: DbSession, guard: G
 )
 async def post_message(
     conversation_id: ConversationId, body: MessageIn, session: DbSession, guard: GuardedPerson
-) -> JSONResponse:
-    return JSONResponse(drop_unset(await service.post(session, guard, conversation_id, body.text)), status_code=201)
+) -> Response:
+    return ModelResponse(await service.post(session, guard, conversation_id, body.text), status_code=201)
 
 
 @router.get(
@@ -86,11 +82,9 @@ async def post_message(
     summary="The conversation's messages, each marked read or not for the caller",
     response_model=MessageList,
 )
-async def read_messages(conversation_id: ConversationId, session: DbSession, guard: GuardedPerson) -> JSONResponse:
+async def read_messages(conversation_id: ConversationId, session: DbSession, guard: GuardedPerson) -> Response:
     items = await service.read_messages(session, guard, conversation_id)
-    return JSONResponse(
-        drop_unset(MessageList(items=items, self_=f"{API_PREFIX}/conversations/{conversation_id}/messages"))
-    )
+    return ModelResponse(MessageList(items=items, self_=f"{API_PREFIX}/conversations/{conversation_id}/messages"))
 
 
 @router.post(
@@ -101,11 +95,9 @@ async def read_messages(conversation_id: ConversationId, session: DbSession, gua
 )
 async def mark_read(
     conversation_id: ConversationId, body: ReadMark, session: DbSession, guard: GuardedPerson
-) -> JSONResponse:
+) -> Response:
     items = await service.mark_read(session, guard, conversation_id, body.up_to)
-    return JSONResponse(
-        drop_unset(MessageList(items=items, self_=f"{API_PREFIX}/conversations/{conversation_id}/messages"))
-    )
+    return ModelResponse(MessageList(items=items, self_=f"{API_PREFIX}/conversations/{conversation_id}/messages"))
 
 
 @router.get(
@@ -122,8 +114,8 @@ async def read_events(
         str, Query(min_length=1, max_length=100, description="0 to start, then a position.")
     ] = events.START,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-) -> JSONResponse:
+) -> Response:
     page: EventPage = await events.page(
         session, principal, after, limit=limit, self_link=f"{API_PREFIX}/events?after={after}"
     )
-    return JSONResponse(drop_unset(page))
+    return ModelResponse(page)

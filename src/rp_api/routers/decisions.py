@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 
 from rp_api.authz.guard import CurrentPrincipal
 from rp_api.authz.person_guard import GuardedPerson
@@ -13,8 +13,8 @@ from rp_api.db import DbSession
 from rp_api.i18n import language
 from rp_api.idempotency import Idempotency
 from rp_api.identifiers import IsoDate
+from rp_api.responses import ModelResponse
 from rp_api.routers import api_router, problem_response
-from rp_api.schemas.registration_form import drop_unset
 from rp_api.schemas.request import (
     MONTH_PATTERN,
     WEEK_PATTERN,
@@ -44,14 +44,12 @@ BATCH_PROBLEMS: dict[int | str, dict[str, Any]] = {
     response_model=DecisionRoundOut,
     responses=BATCH_PROBLEMS,
 )
-async def record_round(
-    body: DecisionRoundIn, request: Request, session: DbSession, guard: GuardedPerson
-) -> JSONResponse:
+async def record_round(body: DecisionRoundIn, request: Request, session: DbSession, guard: GuardedPerson) -> Response:
     idempotency = Idempotency(request, session, guard.principal)
     if replayed := await idempotency.replay(body.model_dump(mode="json", by_alias=True)):
         return replayed
     recorded = await service.record_round(session, guard, body, lang=language(request.headers.get("accept-language")))
-    return await idempotency.remember(JSONResponse(drop_unset(recorded), status_code=201))
+    return await idempotency.remember(ModelResponse(recorded, status_code=201))
 
 
 @router.get(
@@ -85,7 +83,7 @@ async def list_decisions(
     if "text/csv" in request.headers.get("accept", ""):
         headers = {"Link": f'<{decisions.next}>; rel="next"'} if decisions.next else {}
         return Response(service.as_csv(decisions), media_type="text/csv; charset=utf-8", headers=headers)
-    return JSONResponse(drop_unset(decisions))
+    return ModelResponse(decisions)
 
 
 @router.post(
@@ -95,12 +93,12 @@ async def list_decisions(
     response_model=HoursList,
     responses=BATCH_PROBLEMS,
 )
-async def report_hours(body: HoursReportIn, request: Request, session: DbSession, guard: GuardedPerson) -> JSONResponse:
+async def report_hours(body: HoursReportIn, request: Request, session: DbSession, guard: GuardedPerson) -> Response:
     idempotency = Idempotency(request, session, guard.principal)
     if replayed := await idempotency.replay(body.model_dump(mode="json", by_alias=True)):
         return replayed
     reported = await service.report_hours(session, guard, body, lang=language(request.headers.get("accept-language")))
-    return await idempotency.remember(JSONResponse(drop_unset(reported)))
+    return await idempotency.remember(ModelResponse(reported))
 
 
 @router.get(
@@ -114,8 +112,8 @@ async def list_hours(
     session: DbSession,
     principal: CurrentPrincipal,
     month: Annotated[str, Query(pattern=MONTH_PATTERN, description="e.g. 2027-01")],
-) -> JSONResponse:
+) -> Response:
     hours = await service.hours_list(
         session, principal, trace_id_of(request.scope) or "", month=month, self_link=f"{request.url.path}?month={month}"
     )
-    return JSONResponse(drop_unset(hours))
+    return ModelResponse(hours)

@@ -6,15 +6,15 @@ import uuid
 from typing import Annotated
 
 from fastapi import Path, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 
 from rp_api.authz.person_guard import GuardedPerson
 from rp_api.db import DbSession
 from rp_api.idempotency import Idempotency
 from rp_api.preconditions import etag
+from rp_api.responses import ModelResponse
 from rp_api.routers import API_PREFIX, api_router, problem_response
 from rp_api.schemas.dossier import DossierOpen, DossierOut, DossierPage, DossierQuery
-from rp_api.schemas.registration_form import drop_unset
 from rp_api.services import dossiers
 
 router = api_router(
@@ -39,7 +39,7 @@ DossierId = Annotated[uuid.UUID, Path(alias="dossierId", description="The dossie
         400: problem_response("Invalid SSIN, or a replaced one (`…cbss:input-validation:replacedSsin`)."),
     },
 )
-async def open_dossier(body: DossierOpen, request: Request, session: DbSession, guard: GuardedPerson) -> JSONResponse:
+async def open_dossier(body: DossierOpen, request: Request, session: DbSession, guard: GuardedPerson) -> Response:
     idempotency = Idempotency(request, session, guard.principal)
     if replayed := await idempotency.replay(body.model_dump(mode="json", by_alias=True)):
         return replayed
@@ -48,8 +48,8 @@ async def open_dossier(body: DossierOpen, request: Request, session: DbSession, 
     view = await dossiers.read_dossier(
         guard, request.app.state.link_resolver, request.app.state.registry, contents, already_checked=True
     )
-    response = JSONResponse(
-        drop_unset(view),
+    response = ModelResponse(
+        view,
         status_code=201 if created else 200,
         headers={"Location": f"{API_PREFIX}/dossiers/{dossier.id}", "ETag": etag(dossier.version)},
     )
@@ -63,12 +63,10 @@ async def open_dossier(body: DossierOpen, request: Request, session: DbSession, 
     summary="The dossier as the caller may see it",
     response_model=DossierOut,
 )
-async def get_dossier(
-    dossier_id: DossierId, request: Request, session: DbSession, guard: GuardedPerson
-) -> JSONResponse:
+async def get_dossier(dossier_id: DossierId, request: Request, session: DbSession, guard: GuardedPerson) -> Response:
     contents = await dossiers.load_with_contents(session, dossier_id)
     view = await dossiers.read_dossier(guard, request.app.state.link_resolver, request.app.state.registry, contents)
-    return JSONResponse(drop_unset(view), headers={"ETag": etag(contents.dossier.version)})
+    return ModelResponse(view, headers={"ETag": etag(contents.dossier.version)})
 
 
 @router.post(
@@ -77,6 +75,6 @@ async def get_dossier(
     summary="The dossiers the caller's organisation takes part in",
     response_model=DossierPage,
 )
-async def query_dossiers(query: DossierQuery, session: DbSession, guard: GuardedPerson) -> JSONResponse:
+async def query_dossiers(query: DossierQuery, session: DbSession, guard: GuardedPerson) -> Response:
     page = await dossiers.query_dossiers(session, guard, query, f"{API_PREFIX}/dossiers/query")
-    return JSONResponse(drop_unset(page))
+    return ModelResponse(page)

@@ -6,7 +6,7 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import Path, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 
 from rp_api.authz.person_guard import GuardedPerson, PersonGuard
 from rp_api.db import DbSession
@@ -15,13 +15,13 @@ from rp_api.domain.policy import Action
 from rp_api.i18n import language
 from rp_api.idempotency import Idempotency
 from rp_api.preconditions import etag, require_if_match
+from rp_api.responses import ModelResponse
 from rp_api.routers import API_PREFIX, api_router, problem_response
 from rp_api.schemas.registration_form import (
     FormContent,
     RegistrationFormList,
     RegistrationFormOut,
     TargetGroupDecisionIn,
-    drop_unset,
 )
 from rp_api.services import dossiers
 from rp_api.services import registration_forms as forms
@@ -47,11 +47,11 @@ CHANGE_PROBLEMS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _answer(guard: PersonGuard, form: Any, status: int = 200, *, location: bool = False) -> JSONResponse:
+def _answer(guard: PersonGuard, form: Any, status: int = 200, *, location: bool = False) -> Response:
     headers = {"ETag": etag(form.version)}
     if location:
         headers["Location"] = f"{API_PREFIX}/registrationForms/{form.id}"
-    return JSONResponse(drop_unset(forms.view(guard, form)), status_code=status, headers=headers)
+    return ModelResponse(forms.view(guard, form), status_code=status, headers=headers)
 
 
 @router.post(
@@ -64,7 +64,7 @@ def _answer(guard: PersonGuard, form: Any, status: int = 200, *, location: bool 
 )
 async def create_form(
     dossier_id: DossierId, content: FormContent, request: Request, session: DbSession, guard: GuardedPerson
-) -> JSONResponse:
+) -> Response:
     idempotency = Idempotency(request, session, guard.principal)
     if replayed := await idempotency.replay(content.model_dump(mode="json", by_alias=True)):
         return replayed
@@ -79,11 +79,11 @@ async def create_form(
     summary="The dossier's registration forms the caller may see",
     response_model=RegistrationFormList,
 )
-async def list_forms(dossier_id: DossierId, session: DbSession, guard: GuardedPerson) -> JSONResponse:
+async def list_forms(dossier_id: DossierId, session: DbSession, guard: GuardedPerson) -> Response:
     dossier = await dossiers.load(session, dossier_id)
     items = await forms.readable_of(session, guard, dossier)
     page = RegistrationFormList(items=items, self_=f"{API_PREFIX}/dossiers/{dossier.id}/registrationForms")
-    return JSONResponse(drop_unset(page))
+    return ModelResponse(page)
 
 
 @router.get(
@@ -92,7 +92,7 @@ async def list_forms(dossier_id: DossierId, session: DbSession, guard: GuardedPe
     summary="A registration form as the caller may see it",
     response_model=RegistrationFormOut,
 )
-async def get_form(form_id: FormId, session: DbSession, guard: GuardedPerson) -> JSONResponse:
+async def get_form(form_id: FormId, session: DbSession, guard: GuardedPerson) -> Response:
     form, _ = await forms.load_readable(
         session, guard, form_id, action=Action.CONSULT_DOSSIER, operation="readRegistrationForm"
     )
@@ -108,7 +108,7 @@ async def get_form(form_id: FormId, session: DbSession, guard: GuardedPerson) ->
 )
 async def update_form(
     form_id: FormId, content: FormContent, request: Request, session: DbSession, guard: GuardedPerson
-) -> JSONResponse:
+) -> Response:
     form, dossier = await forms.load_readable(
         session, guard, form_id, action=Action.CONTRIBUTE_TO_DOSSIER, operation="updateRegistrationForm"
     )
@@ -125,7 +125,7 @@ async def _transition(
     session: DbSession,
     guard: PersonGuard,
     decision: TargetGroupDecisionIn | None = None,
-) -> JSONResponse:
+) -> Response:
     idempotency = Idempotency(request, session, guard.principal)
     if replayed := await idempotency.replay(decision.model_dump(mode="json", by_alias=True) if decision else {}):
         return replayed
@@ -145,7 +145,7 @@ async def _transition(
     response_model=RegistrationFormOut,
     responses=CHANGE_PROBLEMS,
 )
-async def submit_form(form_id: FormId, request: Request, session: DbSession, guard: GuardedPerson) -> JSONResponse:
+async def submit_form(form_id: FormId, request: Request, session: DbSession, guard: GuardedPerson) -> Response:
     return await _transition(form_id, FormAction.SUBMIT, request, session, guard)
 
 
@@ -156,7 +156,7 @@ async def submit_form(form_id: FormId, request: Request, session: DbSession, gua
     response_model=RegistrationFormOut,
     responses=CHANGE_PROBLEMS,
 )
-async def cancel_form(form_id: FormId, request: Request, session: DbSession, guard: GuardedPerson) -> JSONResponse:
+async def cancel_form(form_id: FormId, request: Request, session: DbSession, guard: GuardedPerson) -> Response:
     return await _transition(form_id, FormAction.CANCEL, request, session, guard)
 
 
@@ -169,5 +169,5 @@ async def cancel_form(form_id: FormId, request: Request, session: DbSession, gua
 )
 async def decide_target_group(
     form_id: FormId, decision: TargetGroupDecisionIn, request: Request, session: DbSession, guard: GuardedPerson
-) -> JSONResponse:
+) -> Response:
     return await _transition(form_id, FormAction.DECIDE_TARGET_GROUP, request, session, guard, decision)

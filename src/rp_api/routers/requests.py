@@ -6,7 +6,7 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import Path, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 
 from rp_api.authz.person_guard import GuardedPerson, PersonGuard
 from rp_api.db import DbSession
@@ -16,8 +16,8 @@ from rp_api.i18n import language
 from rp_api.idempotency import Idempotency
 from rp_api.preconditions import etag, require_if_match
 from rp_api.repositories import requests as repository
+from rp_api.responses import ModelResponse
 from rp_api.routers import API_PREFIX, api_router, problem_response
-from rp_api.schemas.registration_form import drop_unset
 from rp_api.schemas.request import MedicalText, RequestIn, RequestOut, ValidationIn
 from rp_api.services import dossiers
 from rp_api.services import requests as service
@@ -41,12 +41,12 @@ CHANGE_PROBLEMS: dict[int | str, dict[str, Any]] = {
 
 async def _answer(
     session: DbSession, guard: PersonGuard, request: Any, status: int = 200, location: bool = False
-) -> JSONResponse:
+) -> Response:
     decision = (await repository.decisions_of(session, [request.id])).get(request.id)
     headers = {"ETag": etag(request.version)}
     if location:
         headers["Location"] = f"{API_PREFIX}/requests/{request.id}"
-    return JSONResponse(drop_unset(service.view(guard, request, decision)), status_code=status, headers=headers)
+    return ModelResponse(service.view(guard, request, decision), status_code=status, headers=headers)
 
 
 @router.post(
@@ -62,7 +62,7 @@ async def _answer(
 )
 async def submit_request(
     dossier_id: DossierId, body: RequestIn, request: Request, session: DbSession, guard: GuardedPerson
-) -> JSONResponse:
+) -> Response:
     idempotency = Idempotency(request, session, guard.principal)
     if replayed := await idempotency.replay(body.model_dump(mode="json", by_alias=True)):
         return replayed
@@ -85,7 +85,7 @@ async def submit_request(
     summary="A request as the caller may see it",
     response_model=RequestOut,
 )
-async def get_request(request_id: RequestId, session: DbSession, guard: GuardedPerson) -> JSONResponse:
+async def get_request(request_id: RequestId, session: DbSession, guard: GuardedPerson) -> Response:
     found, _ = await service.load(session, guard, request_id, action=Action.CONSULT_DOSSIER, operation="readRequest")
     return await _answer(session, guard, found)
 
@@ -100,7 +100,7 @@ async def _act(
     body: Any = None,
     motivation: str | None = None,
     text: str | None = None,
-) -> JSONResponse:
+) -> Response:
     idempotency = Idempotency(request, session, guard.principal)
     if replayed := await idempotency.replay(body.model_dump(mode="json", by_alias=True) if body else {}):
         return replayed
@@ -122,7 +122,7 @@ async def _act(
 )
 async def validate_request(
     request_id: RequestId, body: ValidationIn, request: Request, session: DbSession, guard: GuardedPerson
-) -> JSONResponse:
+) -> Response:
     action = RequestAction.VALIDATE if body.validated else RequestAction.REFUSE_VALIDATION
     return await _act(request_id, action, request, session, guard, body=body, motivation=body.motivation)
 
@@ -136,7 +136,7 @@ async def validate_request(
 )
 async def withdraw_request(
     request_id: RequestId, request: Request, session: DbSession, guard: GuardedPerson
-) -> JSONResponse:
+) -> Response:
     return await _act(request_id, RequestAction.WITHDRAW, request, session, guard)
 
 
@@ -149,7 +149,7 @@ async def withdraw_request(
 )
 async def add_medical_information(
     request_id: RequestId, body: MedicalText, request: Request, session: DbSession, guard: GuardedPerson
-) -> JSONResponse:
+) -> Response:
     return await _act(
         request_id, RequestAction.ADD_MEDICAL_INFORMATION, request, session, guard, body=body, text=body.text
     )
@@ -164,5 +164,5 @@ async def add_medical_information(
 )
 async def add_medical_advice(
     request_id: RequestId, body: MedicalText, request: Request, session: DbSession, guard: GuardedPerson
-) -> JSONResponse:
+) -> Response:
     return await _act(request_id, RequestAction.ADD_MEDICAL_ADVICE, request, session, guard, body=body, text=body.text)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from pydantic import ConfigDict, Field
 
@@ -165,8 +164,3 @@ class RegistrationFormList(ApiModel):
 
     items: list[RegistrationFormOut]
     self_: str = Field(alias="self")
-
-
-def drop_unset(value: Any) -> Any:
-    """JSON without the fields that were never set (the ones the caller may not see)."""
-    return value.model_dump(mode="json", by_alias=True, exclude_unset=True)
