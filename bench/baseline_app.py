@@ -1,6 +1,6 @@
 """The baseline of ``bench/http_load.py``: a bare app on API RP's stack (FastAPI, SQLAlchemy async over asyncpg,
-uvicorn with one worker, the same pool size), answering each request with one primary-key SELECT and nothing else
-(no token, no policy, no audit, no log line).
+uvicorn with one worker, the pool sizes of API RP's defaults), answering each request with one primary-key SELECT
+and nothing else (no token, no policy, no audit, no log line).
 
     BASELINE_DATABASE_URL=postgresql+asyncpg://… uvicorn --app-dir bench baseline_app:app --port 8100
 """
@@ -16,13 +16,19 @@ from fastapi import FastAPI, HTTPException
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
+from rp_api.settings import Settings
+
 CREATE = "CREATE TABLE IF NOT EXISTS bench_item (id integer PRIMARY KEY, label text NOT NULL)"
 FILL = "INSERT INTO bench_item SELECT i, 'item ' || i FROM generate_series(1, :rows) i ON CONFLICT DO NOTHING"
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    app.state.engine = create_async_engine(os.environ["BASELINE_DATABASE_URL"], pool_size=10, max_overflow=10)
+    app.state.engine = create_async_engine(
+        os.environ["BASELINE_DATABASE_URL"],
+        pool_size=Settings.model_fields["db_pool_size"].default,
+        max_overflow=Settings.model_fields["db_pool_max_overflow"].default,
+    )
     yield
     await app.state.engine.dispose()
 

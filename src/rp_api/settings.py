@@ -141,7 +141,14 @@ class Settings(BaseSettings):
         default_factory=_default_data_dir,
         description="Where the embedded PostgreSQL and the development keys live; kept between runs.",
     )
-    db_pool_size: int = Field(default=10, ge=1, le=200)
+    db_pool_size: int = Field(
+        default=20,
+        ge=1,
+        le=200,
+        description="Connections kept per API process: size it to the requests a process serves at once. Above it, "
+        "a connection is opened for one request and closed after it (SQLAlchemy's overflow), ~50-100 ms under load: "
+        "with 10 kept and 16 requests at once, that made the p99 of a warm dossier GET ~4 times its median.",
+    )
     db_pool_max_overflow: int = Field(default=10, ge=0, le=200)
     db_pool_pre_ping: bool = Field(
         default=False,
