@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from rp_api.authz.audit import take_pending
 from rp_api.repositories import audit as audit_repository
+from rp_api.repositories.driver import began_at_database
 from rp_api.settings import Settings
 
 
@@ -67,9 +68,12 @@ async def _open_session(request: Request) -> AsyncIterator[AsyncSession]:
             await _write_audit_alone(session)
             raise
         else:
-            await session.flush()  # nothing left in flight: the records join the transaction, if one began
+            if session.new or session.dirty or session.deleted:
+                await session.flush()  # nothing left in flight: the records join the transaction, if one began
             await audit_repository.append(session, take_pending(session), alone=True)
-            await session.commit()
+            if began_at_database(session):
+                await session.commit()
+            # else nothing was sent but the autocommitted audit append: closing the session ends it (~80 µs less)
 
 
 async def _write_audit_alone(session: AsyncSession) -> None:
