@@ -1,16 +1,17 @@
 """The database engine and the unit of work: one session per request.
 
-The session is opened by :func:`get_session`, committed by it when the endpoint returned normally and rolled
-back when anything raised. The audit records the request queued are written in the same transaction just before
-the commit (a request that sent nothing through the session, a dossier GET, writes them in one statement of their
-own, without BEGIN or COMMIT); when the request failed they are written after the rollback, on their own. Services and
-repositories ``flush()``; they never commit. The commit happens before the response is sent
-(``scope="function"``), so a failed commit is an error answer, never a silent loss.
+The session is opened by :func:`unit_of_work` around each API call, committed by it when the endpoint returned
+normally and rolled back when anything raised. The audit records the request queued are written in the same
+transaction just before the commit (a request that sent nothing through the session, a dossier GET, writes them in
+one statement of their own, without BEGIN or COMMIT); when the request failed they are written after the rollback,
+on their own. Services and repositories ``flush()``; they never commit. The commit happens before the response is
+sent, so a failed commit is an error answer, never a silent loss.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -57,9 +58,17 @@ async def database_answers(engine: AsyncEngine) -> bool:
     return True
 
 
-async def _open_session(request: Request) -> AsyncIterator[AsyncSession]:
+_SESSION = "rp.session"
+
+
+@asynccontextmanager
+async def unit_of_work(request: Request) -> AsyncIterator[AsyncSession]:
+    """The request's session, for the whole call: opened before FastAPI solves the endpoint's dependencies,
+    committed (or rolled back) when the endpoint's response is built, before it is sent. Entered by the route
+    class of every API RP router (:class:`rp_api.routers.ApiRoute`)."""
     sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
     async with sessionmaker() as session:
+        request.scope[_SESSION] = session
         try:
             yield session
         except BaseException:
@@ -74,6 +83,8 @@ async def _open_session(request: Request) -> AsyncIterator[AsyncSession]:
             if began_at_database(session):
                 await session.commit()
             # else nothing was sent but the autocommitted audit append: closing the session ends it (~80 µs less)
+        finally:
+            del request.scope[_SESSION]
 
 
 async def _write_audit_alone(session: AsyncSession) -> None:
@@ -83,7 +94,18 @@ async def _write_audit_alone(session: AsyncSession) -> None:
         await session.commit()
 
 
-get_session = _open_session
-"""The request's unit of work; override it in tests to run inside a rolled-back transaction."""
+def session_of(request: Request) -> AsyncSession:
+    """The session of the request's unit of work; fails (500) on a route that has none rather than open one."""
+    session = request.scope.get(_SESSION)
+    if not isinstance(session, AsyncSession):
+        raise RuntimeError("no unit of work: the route was not made by rp_api.routers.api_router")
+    return session
 
-DbSession = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+async def _current_session(request: Request) -> AsyncSession:
+    return session_of(request)
+
+
+DbSession = Annotated[AsyncSession, Depends(_current_session)]
+"""The request's session. A plain dependency: as a generator dependency, FastAPI's own set-up and tear-down of
+it cost ~95 µs a call (measured in-process), ~7 % of a warm dossier GET."""

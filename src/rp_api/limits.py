@@ -6,14 +6,10 @@ read by the middleware up to the limit before the application sees it, so it can
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
 from email.message import Message as MimeMessage
-from typing import Any
 
 from fastapi import Request
 from fastapi.dependencies.models import Dependant
-from fastapi.routing import APIRoute
-from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rp_api import problems
@@ -104,25 +100,9 @@ def refuse_unknown_query_parameters(request: Request, known: frozenset[str]) -> 
         )
 
 
-def _query_parameters(dependant: Dependant) -> frozenset[str]:
+def query_parameters(dependant: Dependant) -> frozenset[str]:
     """The names of every query parameter an operation declares, its dependencies' included."""
     names = {param.alias for param in dependant.query_params}
     for dependency in dependant.dependencies:
-        names |= _query_parameters(dependency)
+        names |= query_parameters(dependency)
     return frozenset(names)
-
-
-class JsonApiRoute(APIRoute):
-    """The route class of every API RP router: refuses undeclared query parameters and checks the media type,
-    before FastAPI reads the body."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-        known = _query_parameters(self.dependant)
-
-        async def json_checked(request: Request) -> Response:
-            refuse_unknown_query_parameters(request, known)
-            ensure_json_body(request)
-            return await handler(request)
-
-        return json_checked

@@ -16,7 +16,7 @@ from rp_api.app import create_app
 from rp_api.authz.person_guard import GuardedPerson
 from rp_api.domain.policy import Action
 from rp_api.identifiers import Ssin
-from rp_api.routers import api_router
+from rp_api.routers import api_router, authenticated_root
 from rp_api.schemas.base import ApiModel
 from rp_api.settings import Settings
 from rp_api.simulator.app import SimulatorState
@@ -28,7 +28,7 @@ class PersonQuery(ApiModel):
     ssin: Ssin
 
 
-router = api_router(prefix="/rp/v1/probe")
+router = api_router(prefix="/probe")
 
 
 @router.post("/persons")
@@ -45,7 +45,7 @@ async def consult_health(query: PersonQuery, guard: GuardedPerson) -> dict[str, 
 
 @pytest.fixture
 def probe(app: FastAPI, client: httpx.AsyncClient) -> httpx.AsyncClient:
-    app.include_router(router)
+    app.include_router(authenticated_root(router))
     return client
 
 
@@ -215,7 +215,7 @@ async def test_concurrent_cold_requests_make_one_call_per_source(
     simulator: SimulatorState,
 ) -> None:
     """50 requests at once, each with its own connection (a database of their own): one call per source."""
-    own_app.include_router(router)
+    own_app.include_router(authenticated_root(router))
     employed = person(population, lambda p: len(p.employers) == 2)
     service = population.employers[next(e for e in employed.employers if population.employers[e].prevention_services)]
     simulator.latency_ms.update({"nationalRegister": 50, "dimona": 50, "seedConnect": 50})
@@ -268,3 +268,22 @@ async def test_requests_do_not_starve_each_other_of_connections(
                 asyncio.gather(*(client.post("/rp/v1/dossiers", json={"ssin": p.ssin}) for p in insured)), 10
             )
     assert [response.status_code for response in opened] == [201] * len(insured)
+
+
+unauthenticated = api_router(prefix="/unauthenticated-probe")
+unauthenticated.add_api_route("/persons", consult, methods=["POST"])
+
+
+async def test_a_guard_outside_an_authenticated_router_fails_closed(
+    app: FastAPI, client: httpx.AsyncClient, tokens: TokenFactory, population: Population, connection: AsyncConnection
+) -> None:
+    """The guard reads the principal the router's authentication established: on a router without it, even a valid
+    token gets 401 and nobody is looked up."""
+    app.include_router(unauthenticated)
+    insured = person(population, lambda p: p.oa_number == 300)
+    response = await call(
+        client, tokens.token("Solidaris", ["administrative"]), insured.ssin, "/unauthenticated-probe/persons"
+    )
+    assert response.status_code == 401
+    assert response.json()["type"] == "urn:problem-type:belgif:noAccessToken"
+    assert await audit_rows(connection) == []

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 import orjson
 from sqlalchemy import JSON, inspect
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.instrumentation import manager_of_class
 
 from rp_api.models.base import Base
 
@@ -75,4 +76,8 @@ def detached(model: type[M], record: Sequence[Any]) -> M:
     for name in _json_columns(model):
         if isinstance(values.get(name), str):
             values[name] = orjson.loads(values[name])
-    return model(**values)
+    # Not ``model(**values)``: the mapped constructor records every value as a change (~25 µs a dossier); this
+    # makes the bare instance and sets the loaded values, as a query's rows would have them (~3 µs).
+    instance: M = manager_of_class(model).new_instance()
+    instance.__dict__.update(values)
+    return instance

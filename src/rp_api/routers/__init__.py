@@ -1,15 +1,19 @@
 """Thin HTTP endpoints. Every router is made by :func:`api_router`, so each new endpoint inherits the
-JSON-only body rule and the documented problem answers without having to ask for them (the input problems,
-400, 413 and 415, are added to the description of every operation that takes input, by rp_api.openapi)."""
+JSON-only body rule, the unit of work and the documented problem answers without having to ask for them (the
+input problems, 400, 413 and 415, are added to the description of every operation that takes input, by
+rp_api.openapi)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
+from fastapi.routing import APIRoute
+from starlette.responses import Response
 
-from rp_api.limits import JsonApiRoute
+from rp_api.db import unit_of_work
+from rp_api.limits import ensure_json_body, query_parameters, refuse_unknown_query_parameters
 from rp_api.problems import PROBLEM_MEDIA_TYPE
 from rp_api.schemas.problem import Problem
 
@@ -31,9 +35,27 @@ AUTHENTICATION_PROBLEMS: dict[int | str, dict[str, Any]] = {
 }
 
 
+class ApiRoute(APIRoute):
+    """The route class of every API RP router: refuses undeclared query parameters and checks the media type
+    before FastAPI reads the body, then runs the call (its dependencies, the endpoint, the response) in the
+    request's unit of work (:func:`rp_api.db.unit_of_work`)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        known = query_parameters(self.dependant)
+
+        async def in_unit_of_work(request: Request) -> Response:
+            refuse_unknown_query_parameters(request, known)
+            ensure_json_body(request)
+            async with unit_of_work(request):
+                return await handler(request)
+
+        return in_unit_of_work
+
+
 def api_router(**kwargs: Any) -> APIRouter:
     responses = {**COMMON_PROBLEMS, **kwargs.pop("responses", {})}
-    return APIRouter(route_class=JsonApiRoute, responses=responses, **kwargs)
+    return APIRouter(route_class=ApiRoute, responses=responses, **kwargs)
 
 
 def authenticated_root(*routers: APIRouter, open_to_auditors: Sequence[APIRouter] = ()) -> APIRouter:
@@ -45,7 +67,7 @@ def authenticated_root(*routers: APIRouter, open_to_auditors: Sequence[APIRouter
 
     root = APIRouter(
         prefix=API_PREFIX,
-        route_class=JsonApiRoute,
+        route_class=ApiRoute,
         dependencies=[Depends(authenticate)],
         responses=AUTHENTICATION_PROBLEMS,
     )
