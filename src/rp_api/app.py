@@ -21,11 +21,11 @@ from rp_api.limits import BodyLimitMiddleware
 from rp_api.logs import configure_logging
 from rp_api.routers import (
     audit,
-    authenticated_root,
     conversations,
     decisions,
     dossiers,
     health,
+    include_authenticated,
     me,
     registration_forms,
     requests,
@@ -132,16 +132,15 @@ def create_app(
     app.state.settings = settings
     handlers.install(app)
     app.include_router(health.router)
-    app.include_router(
-        authenticated_root(
-            dossiers.router,
-            registration_forms.router,
-            requests.router,
-            decisions.router,
-            conversations.router,
-            statistics.router,
-            open_to_auditors=(me.router, audit.router),
-        )
+    include_authenticated(
+        app,
+        dossiers.router,
+        registration_forms.router,
+        requests.router,
+        decisions.router,
+        conversations.router,
+        statistics.router,
+        open_to_auditors=(me.router, audit.router),
     )
     docs.install(app, openapi_url="/openapi.json")
     openapi.install(app)

@@ -16,7 +16,7 @@ from rp_api.app import create_app
 from rp_api.authz.person_guard import GuardedPerson
 from rp_api.domain.policy import Action
 from rp_api.identifiers import Ssin
-from rp_api.routers import api_router, authenticated_root
+from rp_api.routers import api_router, include_authenticated
 from rp_api.schemas.base import ApiModel
 from rp_api.settings import Settings
 from rp_api.simulator.app import SimulatorState
@@ -45,7 +45,7 @@ async def consult_health(query: PersonQuery, guard: GuardedPerson) -> dict[str, 
 
 @pytest.fixture
 def probe(app: FastAPI, client: httpx.AsyncClient) -> httpx.AsyncClient:
-    app.include_router(authenticated_root(router))
+    include_authenticated(app, router)
     return client
 
 
@@ -215,7 +215,7 @@ async def test_concurrent_cold_requests_make_one_call_per_source(
     simulator: SimulatorState,
 ) -> None:
     """50 requests at once, each with its own connection (a database of their own): one call per source."""
-    own_app.include_router(authenticated_root(router))
+    include_authenticated(own_app, router)
     employed = person(population, lambda p: len(p.employers) == 2)
     service = population.employers[next(e for e in employed.employers if population.employers[e].prevention_services)]
     simulator.latency_ms.update({"nationalRegister": 50, "dimona": 50, "seedConnect": 50})
