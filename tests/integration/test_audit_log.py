@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from dataclasses import replace
 
 import httpx
 import pytest
 from fastapi import FastAPI
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
@@ -198,3 +201,35 @@ async def test_append_is_inside_the_callers_transaction(engine: AsyncEngine) -> 
         assert (
             await reader.execute(text("SELECT chain_id, seq FROM audit_chain_head ORDER BY chain_id"))
         ).all() == heads
+
+
+_VALUE = st.one_of(st.none(), st.text(alphabet=st.characters(exclude_characters="\x00\x1e\x1f"), max_size=12))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(values=st.lists(_VALUE, min_size=1, max_size=8))
+async def test_a_column_sent_as_one_text_comes_back_value_for_value(
+    connection: AsyncConnection, values: list[str | None]
+) -> None:
+    """The audit append sends each column as one text split again by the database: any value (empty, NULL, quotes,
+    backslashes, commas, braces, any Unicode) comes back as it was, in its place."""
+    driver = (await connection.get_raw_connection()).driver_connection
+    assert driver is not None
+    back = await driver.fetchval(f"SELECT {audit_repository._column(1)}", audit_repository.joined(values))
+    assert back == values
+
+
+@pytest.mark.parametrize("value", ["a\x1fb", "\x1e", "x\x1e"])
+def test_a_value_holding_a_separator_is_refused(value: str) -> None:
+    with pytest.raises(ValueError, match="separates values"):
+        audit_repository.joined(["fine", value, None])
+
+
+async def test_awkward_values_are_stored_exactly_and_chain(session: AsyncSession, connection: AsyncConnection) -> None:
+    odd = replace(sample(), reason="", resource_id=None, legal_basis='quote " backslash \\ comma , brace } é 🙂')
+    await audit_repository.append(session, [odd, sample()])
+    row = (
+        await connection.execute(text("SELECT reason, resource_id, legal_basis FROM audit_event ORDER BY seq LIMIT 1"))
+    ).one()
+    assert tuple(row) == ("", None, odd.legal_basis)
+    assert (await audit_repository.verify(session)).intact

@@ -1,5 +1,6 @@
-"""The authentication dependency. Mounted on the ``/rp/v1`` router, so every API endpoint requires a principal
-unless it is deliberately placed outside that router (``/health``, ``/docs``).
+"""The authentication dependency. Mounted on every router under ``/rp/v1``
+(:func:`rp_api.routers.include_authenticated`), so every API endpoint requires a principal unless it is deliberately
+placed elsewhere (``/health``, ``/docs``).
 
 A router's dependencies run before its endpoints' own, so the principal :func:`authenticate` keeps in the request
 is there for :data:`CurrentPrincipal` and the person guard to read: plain dependencies without sub-dependencies,

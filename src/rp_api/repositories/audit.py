@@ -14,7 +14,30 @@ from rp_api.authz.audit import GENESIS_HASH, AuditRecord, chain_hash, fragments
 from rp_api.models.audit import AuditChainAnchor, AuditChainHead, AuditEvent
 from rp_api.repositories.driver import driver_of
 
-_APPEND = "SELECT rp_audit_append(" + ", ".join(f"${n}" for n in range(1, 18)) + ")"
+_UNIT = "\x1f"
+"""ASCII unit separator: goes before each value of a column sent as one text (see :func:`joined`)."""
+_NULL = "\x1e"
+"""ASCII record separator: stands for a NULL value."""
+
+
+def _column(n: int, cast: str = "") -> str:
+    return f"(string_to_array(${n}, E'\\x1f', E'\\x1e'))[2:]{cast}"
+
+
+_APPEND = "SELECT rp_audit_append($1, " + ", ".join([_column(2, "::uuid[]"), *(_column(n) for n in range(3, 18))]) + ")"
+
+
+def joined(values: Sequence[str | None]) -> str:
+    """A column of values as one text, each value after a unit separator (None as a record separator), which the
+    statement splits back with ``string_to_array``. An array parameter costs asyncpg and PostgreSQL ~0.5 µs a value
+    (a list page's 100 records: ~0.8 ms of its ~4 ms audit cost), a text parameter next to nothing.
+
+    No value may hold either separator (none does: ids, codes, SSINs, and JSON fragments, whose control characters
+    orjson escapes); one that did would shift every value after it, so it is refused: the call fails, closed."""
+    text = "".join(_UNIT + (_NULL if value is None else value) for value in values)
+    if text.count(_UNIT) != len(values) or text.count(_NULL) != sum(value is None for value in values):
+        raise ValueError("an audit value holds a control character that separates values")
+    return text
 
 
 async def append(
@@ -44,22 +67,22 @@ async def append(
     await driver.execute(
         _APPEND,
         now,
-        [entry.id for entry in records],
-        [entry.trace_id for entry in records],
-        [entry.user_ssin for entry in records],
-        [entry.organisation for entry in records],
-        [entry.organisation_type for entry in records],
-        [",".join(entry.roles) for entry in records],
-        [entry.operation for entry in records],
-        [entry.resource_type for entry in records],
-        [entry.resource_id for entry in records],
-        [entry.person_ssin for entry in records],
-        [entry.outcome for entry in records],
-        [entry.reason for entry in records],
-        [entry.legal_basis for entry in records],
-        [part.after_chain for part in cut],
-        [part.after_time for part in cut],
-        [part.after_seq for part in cut],
+        joined([str(entry.id) for entry in records]),
+        joined([entry.trace_id for entry in records]),
+        joined([entry.user_ssin for entry in records]),
+        joined([entry.organisation for entry in records]),
+        joined([entry.organisation_type for entry in records]),
+        joined([",".join(entry.roles) for entry in records]),
+        joined([entry.operation for entry in records]),
+        joined([entry.resource_type for entry in records]),
+        joined([entry.resource_id for entry in records]),
+        joined([entry.person_ssin for entry in records]),
+        joined([entry.outcome for entry in records]),
+        joined([entry.reason for entry in records]),
+        joined([entry.legal_basis for entry in records]),
+        joined([part.after_chain for part in cut]),
+        joined([part.after_time for part in cut]),
+        joined([part.after_seq for part in cut]),
     )
 
 
