@@ -68,7 +68,7 @@ def include_authenticated(
     level of included routers, and the extra level cost ~7 % of a warm dossier GET."""
     from fastapi import Depends
 
-    from rp_api.authz.guard import authenticate, refuse_audit_only
+    from rp_api.authz.guard import authenticate, authenticate_working_role
 
     for router in open_to_auditors:
         parent.include_router(
@@ -78,6 +78,6 @@ def include_authenticated(
         parent.include_router(
             router,
             prefix=API_PREFIX,
-            dependencies=[Depends(authenticate), Depends(refuse_audit_only)],
+            dependencies=[Depends(authenticate_working_role)],
             responses=AUTHENTICATION_PROBLEMS,
         )
