@@ -21,7 +21,9 @@ _NULL = "\x1e"
 
 
 def _column(n: int, cast: str = "") -> str:
-    return f"(string_to_array(${n}, E'\\x1f', E'\\x1e'))[2:]{cast}"
+    """Parameter ``n`` (made by :func:`joined`) split back into an array; the first, empty, element dropped."""
+    unit, null = (f"E'\\x{ord(char):02x}'" for char in (_UNIT, _NULL))
+    return f"(string_to_array(${n}, {unit}, {null}))[2:]{cast}"
 
 
 _APPEND = "SELECT rp_audit_append($1, " + ", ".join([_column(2, "::uuid[]"), *(_column(n) for n in range(3, 18))]) + ")"
