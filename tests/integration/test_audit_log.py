@@ -27,7 +27,7 @@ from rp_api.routers import api_router
 PERSON = "85073003328"
 
 
-def sample(person: str = PERSON, outcome: str = "permit") -> AuditRecord:
+def sample(person: str = PERSON, outcome: str = "permit", status: int | None = 200) -> AuditRecord:
     return AuditRecord(
         trace_id=str(uuid.uuid4()),
         user_ssin="75050575724",
@@ -41,12 +41,24 @@ def sample(person: str = PERSON, outcome: str = "permit") -> AuditRecord:
         outcome=outcome,
         reason="regionalRegistration" if outcome == "permit" else "noLink",
         legal_basis="CSI/CSSS 26/060" if outcome == "permit" else None,
+        status=status,
     )
 
 
 @pytest.fixture
 def session(connection: AsyncConnection) -> AsyncSession:
     return AsyncSession(bind=connection, join_transaction_mode="create_savepoint")
+
+
+async def test_records_with_and_without_a_status_chain_and_verify(
+    session: AsyncSession, connection: AsyncConnection
+) -> None:
+    """Records written before the status was recorded (NULL) and after (the caller's HTTP status) share a chain."""
+    await audit_repository.append(session, [sample(status=None), sample(outcome="deny", status=404), sample()])
+    stored = (await connection.execute(text("SELECT status FROM audit_event ORDER BY occurred_at, seq"))).scalars()
+    assert sorted(stored, key=lambda s: (s is not None, s)) == [None, 200, 404]
+    verification = await audit_repository.verify(session)
+    assert verification.intact, verification.first_break
 
 
 async def test_appended_records_chain_and_verify(session: AsyncSession, connection: AsyncConnection) -> None:

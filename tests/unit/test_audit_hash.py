@@ -36,6 +36,7 @@ def documented_canonical(record: AuditRecord, *, chain_id: int, seq: int) -> byt
             "outcome": record.outcome,
             "reason": record.reason,
             "legalBasis": record.legal_basis,
+            **({} if record.status is None else {"status": record.status}),
         },
         option=orjson.OPT_SORT_KEYS,
     )
@@ -55,6 +56,7 @@ records = st.builds(
     outcome=st.sampled_from(["permit", "deny"]),
     reason=texts,
     legal_basis=optional_texts,
+    status=st.none() | st.integers(100, 599),
     id=st.uuids(),
     occurred_at=st.datetimes(
         min_value=datetime(2000, 1, 1), timezones=st.sampled_from([UTC, timezone(timedelta(hours=2))])

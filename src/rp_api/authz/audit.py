@@ -36,6 +36,8 @@ class AuditRecord:
     outcome: str
     reason: str
     legal_basis: str | None
+    status: int | None = None
+    """The HTTP status of the call's answer, known once the call is over."""
     id: uuid.UUID = field(default_factory=uuid.uuid4)
     occurred_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
@@ -88,7 +90,8 @@ def _members(values: dict[str, object]) -> str:
 
 def fragments(record: AuditRecord) -> ChainFragments:
     """The canonical JSON is compact, with sorted keys: chainId, id, legalBasis, occurredAt, operation, organisation,
-    organisationType, outcome, personSsin, reason, resourceId, resourceType, roles, seq, traceId, userSsin."""
+    organisationType, outcome, personSsin, reason, resourceId, resourceType, roles, seq, status (when known), traceId,
+    userSsin."""
     before_time = _members({"id": str(record.id), "legalBasis": record.legal_basis})
     before_seq = _members(
         {
@@ -103,7 +106,10 @@ def fragments(record: AuditRecord) -> ChainFragments:
             "roles": sorted(record.roles),
         }
     )
-    after_seq = _members({"traceId": record.trace_id, "userSsin": record.user_ssin})
+    tail: dict[str, object] = {"traceId": record.trace_id, "userSsin": record.user_ssin}
+    if record.status is not None:  # records written before the status was recorded have none
+        tail["status"] = record.status
+    after_seq = _members(tail)
     return ChainFragments(f',{before_time},"occurredAt":"', f'",{before_seq},"seq":', f",{after_seq}}}")
 
 

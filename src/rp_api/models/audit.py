@@ -50,6 +50,8 @@ class AuditEvent(Base):
     outcome: Mapped[str] = mapped_column(String(8))
     reason: Mapped[str] = mapped_column(String(40))
     legal_basis: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[int | None] = mapped_column(SmallInteger)
+    """The HTTP status the caller got (NULL on records written before it was recorded)."""
     # chain
     prev_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
     hash: Mapped[bytes] = mapped_column(LargeBinary(32))

@@ -26,7 +26,8 @@ def _column(n: int, cast: str = "") -> str:
     return f"(string_to_array(${n}, {unit}, {null}))[2:]{cast}"
 
 
-_APPEND = "SELECT rp_audit_append($1, " + ", ".join([_column(2, "::uuid[]"), *(_column(n) for n in range(3, 18))]) + ")"
+_COLUMNS = [_column(2, "::uuid[]"), *(_column(n) for n in range(3, 15)), _column(15, "::smallint[]")]
+_APPEND = "SELECT rp_audit_append($1, " + ", ".join([*_COLUMNS, *(_column(n) for n in range(16, 19))]) + ")"
 
 
 def joined(values: Sequence[str | None]) -> str:
@@ -82,6 +83,7 @@ async def append(
         joined([entry.outcome for entry in records]),
         joined([entry.reason for entry in records]),
         joined([entry.legal_basis for entry in records]),
+        joined([None if entry.status is None else str(entry.status) for entry in records]),
         joined([part.after_chain for part in cut]),
         joined([part.after_time for part in cut]),
         joined([part.after_seq for part in cut]),
@@ -161,6 +163,7 @@ def _as_record(event: Any) -> AuditRecord:
         outcome=event.outcome,
         reason=event.reason,
         legal_basis=event.legal_basis,
+        status=event.status,
     )
 
 
