@@ -12,6 +12,7 @@ from starlette.responses import Response
 
 from rp_api import problems
 from rp_api.problems import (
+    ECHOED_LOCATIONS,
     INVALID_STRUCTURE,
     SCHEMA_VIOLATION,
     UNKNOWN_INPUT,
@@ -40,7 +41,8 @@ def issue_from_pydantic(error: dict[str, Any]) -> InputIssue:
     """One pydantic error as a Belgif issue.
 
     Values are echoed for path, query and header parameters only. Bodies carry SSINs and health data, so a body
-    issue names the offending field but never repeats what was sent.
+    issue names the offending field but never repeats what was sent, not even a character of it in the detail
+    (:class:`rp_api.problems.InputIssue` refuses a body value).
     """
     loc: tuple[int | str, ...] = tuple(error.get("loc", ()))
     where = _LOCATIONS.get(str(loc[0])) if loc else None
@@ -52,11 +54,11 @@ def issue_from_pydantic(error: dict[str, Any]) -> InputIssue:
         return InputIssue(UNKNOWN_INPUT, "Unknown input", f"{name} is not part of the schema", where, name)
     issue_type = INVALID_STRUCTURE if kind.startswith("invalid_structure") else SCHEMA_VIOLATION
     title = "Invalid structure" if issue_type == INVALID_STRUCTURE else "Input is not valid for the schema"
-    echo = where in ("path", "query", "header")
+    echo = where in ECHOED_LOCATIONS
     return InputIssue(
         issue_type,
         title,
-        _detail(error),
+        _detail(error, quote_input=echo),
         where,
         name or None,
         error.get("input") if echo else None,
@@ -64,10 +66,15 @@ def issue_from_pydantic(error: dict[str, Any]) -> InputIssue:
     )
 
 
-def _detail(error: dict[str, Any]) -> str:
-    """pydantic's message, without the input it may quote (``ctx`` holds limits, never the input)."""
-    message = str(error.get("msg", "invalid value"))
-    return message.removeprefix("Value error, ")
+def _detail(error: dict[str, Any], *, quote_input: bool) -> str:
+    """pydantic's message. Its limits (``ctx``) are kept; a parsing error that quotes part of the input in backticks
+    (``Input should be a valid UUID, invalid character: found `x` at 3``) keeps only its first clause unless the
+    input may be echoed."""
+    message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
+    if quote_input or "`" not in message:
+        return message
+    first = message.partition(", ")[0]
+    return first if "`" not in first else "Invalid value"
 
 
 def _allowed_methods(request: Request) -> str:

@@ -22,9 +22,17 @@ _BELGIF_ISSUE_DOCS = "https://www.belgif.be/specification/rest/api-guide/issues/
 IssueLocation = Literal["body", "path", "query", "header"]
 
 
+ECHOED_LOCATIONS: frozenset[IssueLocation] = frozenset({"path", "query", "header"})
+"""Where an issue may repeat the value it refuses. Never the body: bodies carry SSINs and health data."""
+
+
 @dataclass(frozen=True)
 class InputIssue:
-    """One reason why the input was refused (``issues[]`` of a Belgif ``badRequest``)."""
+    """One reason why the input was refused (``issues[]`` of a Belgif ``badRequest``).
+
+    ``value`` (with ``has_value``) is for a path, query or header parameter only: an issue about the body, or about
+    no particular location, refuses to carry one (ValueError), so that no code can echo a body value.
+    """
 
     type: str
     title: str
@@ -33,6 +41,10 @@ class InputIssue:
     name: str | None = None
     value: Any = None
     has_value: bool = False
+
+    def __post_init__(self) -> None:
+        if (self.has_value or self.value is not None) and self.in_ not in ECHOED_LOCATIONS:
+            raise ValueError(f"an issue in {self.in_ or 'no location'} never carries the value it refuses")
 
     def as_json(self) -> dict[str, Any]:
         short = self.type.rsplit(":", 1)[-1]
@@ -43,7 +55,7 @@ class InputIssue:
             body["in"] = self.in_
         if self.name is not None:
             body["name"] = self.name
-        if self.has_value:
+        if self.has_value and self.in_ in ECHOED_LOCATIONS:
             body["value"] = self.value
         return body
 
