@@ -60,7 +60,7 @@ def attacks(f: TokenFactory) -> list[tuple[str, str, str]]:
         ("VDAB as medicalAdvisor", f.token("VDAB", ["medicalAdvisor"]), FORBIDDEN),
         ("role unknown to API RP", f.token("VDAB", ["admin"]), FORBIDDEN),
         ("no role", f.token("VDAB", []), FORBIDDEN),
-        ("roles not a list", f.token("VDAB", {"a": 1}), FORBIDDEN),  # type: ignore[arg-type]
+        ("roles not a list", f.token("VDAB", {"a": 1}), INVALID),  # type: ignore[arg-type]
         # Keys the attacker chooses: none of them is ever fetched or trusted.
         ("attacker's key under our kid", attacker.token(kid="rsa-1"), INVALID),
         ("attacker's key embedded (jwk)", attacker.token(kid="evil", headers={"jwk": attacker_jwk}), INVALID),

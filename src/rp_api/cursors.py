@@ -1,7 +1,11 @@
 """Opaque keyset cursors (``next`` of a page, positions of the feed): the sort key of the last item, encoded.
 
 A cursor that does not decode into the expected parts is a 400 ``badRequest`` naming the parameter; it never
-reaches a query.
+reaches a query. A cursor is only ever made by :func:`encode`, so anything :func:`encode` could not have written
+is refused, whatever it decodes to: a part of the wrong JSON type (``int`` takes a JSON integer, every other part a
+JSON string), an integer that is negative or beyond a signed 64-bit one (every integer of a sort key is a
+position, a sequence number or a transaction id), a date-time without its offset or outside the calendar years the
+service computes with (:data:`rp_api.identifiers.FIRST_YEAR` to :data:`rp_api.identifiers.LAST_YEAR`).
 """
 
 from __future__ import annotations
@@ -10,13 +14,16 @@ import base64
 import json
 import uuid
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
+from rp_api.identifiers import within_calendar
 from rp_api.problems import INVALID_INPUT, BadRequest, InputIssue, IssueLocation
 
 Part = Callable[[Any], Any]
 """Turns one decoded JSON value back into a key part: ``datetime.fromisoformat``, ``uuid.UUID``, ``int``."""
+
+INT64_MAX = 2**63 - 1
 
 
 def _json(value: Any) -> Any:
@@ -32,12 +39,35 @@ def encode(*parts: Any) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+def invalid(where: IssueLocation, name: str) -> BadRequest:
+    """The answer to a cursor that is not one of ours (for a call site's own further checks too)."""
+    issue = InputIssue(INVALID_INPUT, "Invalid cursor", "use the value the previous page gave", where, name)
+    return BadRequest([issue])
+
+
+def _part(part: Part, value: Any) -> Any:
+    expected: type = int if part is int else str
+    if type(value) is not expected:  # not isinstance: a JSON true is an int to Python
+        raise ValueError("wrong JSON type")
+    produced = part(value)
+    if isinstance(produced, bool | float):
+        raise ValueError("not a key part")
+    if isinstance(produced, int) and not 0 <= produced <= INT64_MAX:
+        raise ValueError("integer out of range")
+    if isinstance(produced, datetime) and produced.utcoffset() is None:
+        raise ValueError("date-time without offset")
+    if isinstance(produced, date) and not within_calendar(produced):
+        raise ValueError("date out of range")
+    return produced
+
+
 def decode(cursor: str, *parts: Part, where: IssueLocation, name: str) -> tuple[Any, ...]:
     try:
         values = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         if not isinstance(values, list) or len(values) != len(parts):
             raise ValueError("wrong number of parts")
-        return tuple(part(value) for part, value in zip(parts, values, strict=True))
-    except (ValueError, TypeError, UnicodeDecodeError):
-        issue = InputIssue(INVALID_INPUT, "Invalid cursor", "use the value the previous page gave", where, name)
-        raise BadRequest([issue]) from None
+        return tuple(_part(part, value) for part, value in zip(parts, values, strict=True))
+    except (ValueError, TypeError, OverflowError, AttributeError, RecursionError):
+        # UnicodeDecodeError and binascii.Error are ValueErrors; OverflowError and AttributeError come from a part
+        # given what it cannot take.
+        raise invalid(where, name) from None

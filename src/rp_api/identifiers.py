@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import re
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from pydantic import AfterValidator, BeforeValidator, Field
 from pydantic_core import PydanticCustomError
@@ -110,7 +110,41 @@ def _not_a_timestamp(value: object) -> object:
     return value
 
 
-IsoDate = Annotated[date, BeforeValidator(_not_a_timestamp)]
-"""A date given as ISO 8601 text (``2026-11-22``), never as a number."""
-IsoDateTime = Annotated[datetime, BeforeValidator(_not_a_timestamp)]
-"""A date-time given as ISO 8601 text, never as a number."""
+FIRST_YEAR = 2
+LAST_YEAR = 9998
+"""Years a date or date-time of the API may have. Python's calendar ends with years 1 and 9999, and the service
+computes with what it is given (``to`` + 1 day, the next month, an anniversary, a conversion to UTC with an offset of
+up to ±23:59): one year of margin on each side keeps every such computation, and PostgreSQL, inside the calendar.
+"""
+
+
+def within_calendar(value: date) -> bool:
+    """Whether a date or date-time (its local year: with the margin, its UTC conversion is safe) is usable."""
+    return FIRST_YEAR <= value.year <= LAST_YEAR
+
+
+D = TypeVar("D", bound=date)
+
+
+def _within_calendar(value: D) -> D:
+    if not within_calendar(value):
+        raise PydanticCustomError("date_out_of_range", f"Dates are accepted from year {FIRST_YEAR} to year {LAST_YEAR}")
+    return value
+
+
+def _month_within_calendar(value: str) -> str:
+    year = value[:4]
+    if not year.isdigit() or not FIRST_YEAR <= int(year) <= LAST_YEAR:
+        raise PydanticCustomError(
+            "date_out_of_range", f"Months are accepted from year {FIRST_YEAR} to year {LAST_YEAR}"
+        )
+    return value
+
+
+IsoDate = Annotated[date, BeforeValidator(_not_a_timestamp), AfterValidator(_within_calendar)]
+"""A date given as ISO 8601 text (``2026-11-22``), never as a number, from year 2 to 9998."""
+IsoDateTime = Annotated[datetime, BeforeValidator(_not_a_timestamp), AfterValidator(_within_calendar)]
+"""A date-time given as ISO 8601 text, never as a number, from year 2 to 9998 (in its own offset)."""
+MONTH_WITHIN_CALENDAR = AfterValidator(_month_within_calendar)
+"""Refuses a month (``2026-11``, checked by its pattern first) outside years 2 to 9998: its next month exists.
+Given after the parameter's ``Query(pattern=...)`` (an annotated type in its place would hide the pattern)."""

@@ -12,6 +12,10 @@ Excluded, with the reason:
 Every other check runs, ``not_a_server_error``, ``status_code_conformance`` (only documented statuses),
 ``content_type_conformance`` (problem+json), ``response_schema_conformance``, ``negative_data_rejection`` and
 ``ignored_auth`` (the bearer token is required) among them.
+
+Every request sent (a case's, and those the checks send after it) is counted by :mod:`tests.generated_requests`;
+with the hypothesis tests of tests/integration/test_no_server_error_inputs.py a run sends well over 10,000
+generated requests, and the count is printed at the end of the run.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import requests
 import schemathesis
 import uvicorn
 from fastapi import FastAPI
@@ -36,6 +41,7 @@ from sqlalchemy import URL
 
 from rp_api.app import create_app
 from rp_api.settings import Settings
+from tests import generated_requests
 from tests.databases import scratch_database
 from tests.token_factory import TokenFactory
 
@@ -77,6 +83,19 @@ def _serve(url: URL, settings: Settings, simulator_app: FastAPI) -> Iterator[str
     thread.join(timeout=30)
 
 
+@pytest.fixture(scope="module")
+def counting_session(pytestconfig: pytest.Config) -> Iterator[requests.Session]:
+    """One HTTP session for every case, counting each request sent (the checks' own requests too)."""
+    generated_requests.report(pytestconfig)
+    with requests.Session() as session:
+        session.hooks["response"].append(_count)
+        yield session
+
+
+def _count(response: requests.Response, *args: object, **kwargs: object) -> None:
+    generated_requests.count("contract", response.status_code)
+
+
 @pytest.fixture(scope="module", params=sorted(CALLERS))
 def bearer(request: pytest.FixtureRequest, tokens: TokenFactory) -> dict[str, str]:
     organisation, roles = CALLERS[request.param]
@@ -89,8 +108,17 @@ def bearer(request: pytest.FixtureRequest, tokens: TokenFactory) -> dict[str, st
     deadline=None,
     suppress_health_check=list(HealthCheck),
 )
-def test_every_operation_keeps_its_contract(case: schemathesis.Case, live_api: str, bearer: dict[str, str]) -> None:
-    case.call_and_validate(base_url=live_api, headers=_token_for(case, bearer), excluded_checks=EXCLUDED, timeout=30)
+def test_every_operation_keeps_its_contract(
+    case: schemathesis.Case, live_api: str, bearer: dict[str, str], counting_session: requests.Session
+) -> None:
+    generated_requests.CASES["contract"] += 1
+    case.call_and_validate(
+        base_url=live_api,
+        session=counting_session,
+        headers=_token_for(case, bearer),
+        excluded_checks=EXCLUDED,
+        timeout=30,
+    )
 
 
 def _token_for(case: schemathesis.Case, bearer: dict[str, str]) -> dict[str, str]:

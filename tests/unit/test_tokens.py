@@ -13,6 +13,7 @@ from rp_api.authz.principal import IssuerName
 from rp_api.authz.tokens import EHEALTH_CBE_CLAIM, KBO_CLAIM, check_registered_claims
 from rp_api.domain.actors import OrganisationType, Role
 from rp_api.problems import ExpiredAccessToken, InvalidAccessToken, MissingPermission, Problem
+from tests.edge_strategies import MALFORMED_CLAIMS
 from tests.jwt_attacks import FORBIDDEN, attacks
 from tests.token_factory import USER_SSIN, TokenFactory
 
@@ -171,3 +172,74 @@ async def test_any_single_byte_change_is_refused(data: st.DataObject) -> None:
 
 async def test_the_untampered_token_is_accepted() -> None:
     assert (await VALID_TOKEN.verifier().verify(VALID)).organisation_type is OrganisationType.INSURER
+
+
+# -- malformed claims of a validly signed token (issue 15, item 5): 401 invalidAccessToken, never a 500 ----------
+
+
+@pytest.mark.parametrize(
+    ("claims", "reason"),
+    [
+        ({"roles": [["x"]]}, "roles_malformed"),  # unhashable: was a TypeError in the principal cache
+        ({"roles": [1, "medicalAdvisor"]}, "roles_malformed"),
+        ({"roles": {"a": 1}}, "roles_malformed"),
+        ({"roles": 7}, "roles_malformed"),
+        ({"exp": 1e20}, "exp_out_of_range"),  # was an OverflowError in datetime.fromtimestamp
+        ({"exp": 2**64}, "exp_out_of_range"),
+        ({"exp": -(2**40)}, "exp_out_of_range"),
+        ({"exp": True}, "exp_not_numeric"),
+        ({"exp": "tomorrow"}, "exp_not_numeric"),
+        ({"iat": "x"}, "iat_not_numeric"),
+        ({"iat": 1e300}, "iat_out_of_range"),
+        ({"iat": [1]}, "iat_not_numeric"),
+        ({"nbf": -1}, "nbf_out_of_range"),
+        ({"nbf": {"t": 1}}, "nbf_not_numeric"),
+        ({"sub": 123}, "sub_missing"),
+        ({"sub": ["85073003328"]}, "sub_missing"),
+        ({"aud": [["rp-api"]]}, "aud"),
+        ({"jti": 5}, "jti_malformed"),
+        ({"jti": {"id": "x"}}, "jti_malformed"),
+        ({"name": 5}, "name_malformed"),
+        ({"name": "Jan\x00Peeters"}, "name_malformed"),  # stored as a message's author: PostgreSQL refuses NUL
+        ({"name": "Jan\x1bPeeters"}, "name_malformed"),
+    ],
+    ids=repr,
+)
+async def test_malformed_claims_are_an_invalid_token(
+    factory: TokenFactory, claims: dict[str, Any], reason: str
+) -> None:
+    from rp_api.authz.tokens import _Rejected
+
+    roles = claims.pop("roles", None)
+    token = factory.token("CM", roles if roles is not None else ["medicalAdvisor"], alg="ES256", **claims)
+    verifier = factory.verifier()
+    with pytest.raises(_Rejected) as caught:
+        await verifier._verify(token, time.time())
+    assert caught.value.reason == reason
+    assert caught.value.problem is InvalidAccessToken
+    problem = await rejection(factory, token)
+    assert (problem.status, problem.type) == (401, "urn:problem-type:belgif:invalidAccessToken")
+
+
+async def test_a_fractional_numeric_date_is_accepted(factory: TokenFactory) -> None:
+    """RFC 7519's NumericDate may have a fraction; the last second of year 9998 is still a date ``/me`` can show."""
+    exp = time.time() + 600.5
+    principal = await factory.verifier().verify(factory.token("CM", alg="ES256", exp=exp))
+    assert principal.expires_at.timestamp() == int(exp)
+    from rp_api.authz.tokens import LATEST_NUMERIC_DATE
+
+    far = await factory.verifier().verify(factory.token("CM", alg="ES256", exp=LATEST_NUMERIC_DATE))
+    assert far.expires_at.year == 9998
+
+
+@pytest.mark.parametrize("claim", sorted(MALFORMED_CLAIMS))
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+async def test_any_claim_of_the_wrong_type_is_an_invalid_token(claim: str, data: st.DataObject) -> None:
+    value = data.draw(MALFORMED_CLAIMS[claim], label=claim)
+    if claim == "roles":
+        token = FACTORY.token("CM", value, alg="ES256")
+    else:
+        token = FACTORY.token("CM", ["medicalAdvisor"], alg="ES256", **{claim: value})
+    problem = await rejection(FACTORY, token)
+    assert (problem.status, problem.type) == (401, "urn:problem-type:belgif:invalidAccessToken")

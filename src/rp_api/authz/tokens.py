@@ -28,7 +28,7 @@ from rp_api.authz.jwks import KeySet
 from rp_api.authz.organisations import OrganisationRegistry
 from rp_api.authz.principal import ORGANISATION_TYPES_BY_ISSUER, IssuerName, Principal
 from rp_api.domain.actors import Role, roles_allowed
-from rp_api.identifiers import InvalidIdentifierError, normalise_enterprise_number, normalise_ssin
+from rp_api.identifiers import LAST_YEAR, InvalidIdentifierError, normalise_enterprise_number, normalise_ssin
 from rp_api.problems import ExpiredAccessToken, InvalidAccessToken, MissingPermission
 from rp_api.settings import IssuerSettings
 
@@ -100,7 +100,14 @@ def _json_object(raw: bytes, what: str) -> dict[str, Any]:
     return value
 
 
+LATEST_NUMERIC_DATE = int(datetime(LAST_YEAR, 12, 31, 23, 59, 59, tzinfo=UTC).timestamp())
+"""The last NumericDate (``exp``, ``iat``, ``nbf``) a token may carry: the last second of the calendar the API's
+date-times live in (``expires_at`` is shown by ``/me``)."""
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def _int_claim(claims: dict[str, Any], name: str, *, required: bool) -> int | None:
+    """A NumericDate (RFC 7519: seconds since the epoch, maybe with a fraction), from 1970 to year 9998."""
     value = claims.get(name)
     if value is None:
         if required:
@@ -108,7 +115,26 @@ def _int_claim(claims: dict[str, Any], name: str, *, required: bool) -> int | No
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise _invalid(f"{name}_not_numeric")
+    if not 0 <= value <= LATEST_NUMERIC_DATE:  # also false for NaN
+        raise _invalid(f"{name}_out_of_range")
     return int(value)
+
+
+def check_claim_types(claims: dict[str, Any], roles_claim: str) -> None:
+    """The other claims API RP reads, when present, have their JSON type: ``roles`` a list of texts or one
+    space-separated text, ``jti`` a text, ``name`` a text without control characters (it is stored as an author's
+    name). A signed token with a malformed claim is an invalid token (401), never an error of ours."""
+    roles = claims.get(roles_claim)
+    if roles is not None and not (
+        isinstance(roles, str) or (isinstance(roles, list) and all(isinstance(role, str) for role in roles))
+    ):
+        raise _invalid("roles_malformed")
+    token_id = claims.get("jti")
+    if token_id is not None and not isinstance(token_id, str):
+        raise _invalid("jti_malformed")
+    name = claims.get("name")
+    if name is not None and not (isinstance(name, str) and not _CONTROL.search(name)):
+        raise _invalid("name_malformed")
 
 
 def check_registered_claims(claims: dict[str, Any], *, audience: str, now: float, leeway: int) -> int:
@@ -186,7 +212,7 @@ def _roles(value: Any) -> frozenset[Role] | None:
         return None
     try:
         return frozenset(Role(name) for name in names)
-    except ValueError:
+    except (ValueError, TypeError):
         return None
 
 
@@ -280,6 +306,7 @@ class TokenVerifier:
             raise _invalid("signature")
 
         exp = check_registered_claims(claims, audience=issuer.config.audience, now=now, leeway=issuer.config.leeway_s)
+        check_claim_types(claims, issuer.config.roles_claim)
         return exp, self._principal(claims, issuer, exp)
 
     def _principal(self, claims: dict[str, Any], issuer: TrustedIssuer, exp: int) -> Principal:

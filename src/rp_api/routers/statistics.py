@@ -11,6 +11,7 @@ from pydantic import ConfigDict, Field
 from rp_api.authz.guard import CurrentPrincipal
 from rp_api.db import DbSession
 from rp_api.domain.statistics import DEFAULT_THRESHOLD
+from rp_api.identifiers import MONTH_WITHIN_CALENDAR
 from rp_api.routers import api_router, problem_response
 from rp_api.schemas.base import ApiModel
 from rp_api.schemas.request import MONTH_PATTERN
@@ -69,8 +70,8 @@ async def get_statistics(
     request: Request,
     session: DbSession,
     principal: CurrentPrincipal,
-    first: Annotated[str, Query(alias="from", pattern=MONTH_PATTERN)],
-    last: Annotated[str, Query(alias="to", pattern=MONTH_PATTERN)],
+    first: Annotated[str, Query(alias="from", pattern=MONTH_PATTERN), MONTH_WITHIN_CALENDAR],
+    last: Annotated[str, Query(alias="to", pattern=MONTH_PATTERN), MONTH_WITHIN_CALENDAR],
 ) -> JSONResponse:
     body: dict[str, Any] = await service.tables(
         session, principal, request.app.state.registry, first=first, last=last, threshold=DEFAULT_THRESHOLD
