@@ -14,6 +14,11 @@ from rp_api.schemas.request import RequestOut
 
 _DOSSIER_ID = "7d1e2f3a-4b5c-4d6e-8f9a-0b1c2d3e4f5a"
 
+AuthenticSource = Literal[
+    "nationalRegister", "memberData", "jobSeeker", "dimona", "seedConnect", "pseudonymisation", "trio"
+]
+"""The authentic sources a dossier is enriched from (``rp_api.authz.links.SOURCES``)."""
+
 
 class DossierOpen(ApiModel):
     """Open the person's dossier (created if there is none). The SSIN travels in the body, never in a URL."""
@@ -63,7 +68,10 @@ class EmployerOut(ApiModel):
 
     enterprise_number: str
     name: str
-    prevention_services: list[OrganisationRef]
+    prevention_services: list[OrganisationRef] | None = Field(
+        description="null when SEED-Connect did not answer for this employer (`seedConnect` is then in the "
+        "dossier's `unavailableSources`)."
+    )
 
 
 class RegionalServiceOut(ApiModel):
@@ -79,7 +87,11 @@ class RegionalServiceOut(ApiModel):
 
 
 class DossierOut(ApiModel):
-    """The dossier as the caller may see it (enriched from the authentic sources, never stored beyond 24 h)."""
+    """The dossier as the caller may see it (enriched from the authentic sources, never stored beyond 24 h).
+
+    A source the access decision does not need may fail without failing the call: the blocks it gives are then
+    null and the source is named in `unavailableSources` (null: not known now; absent: nothing to show, or not for
+    this caller)."""
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -97,6 +109,7 @@ class DossierOut(ApiModel):
                     "createdAt": "2026-11-20T09:00:00Z",
                     "updatedAt": "2026-11-20T09:00:00Z",
                     "self": f"/rp/v1/dossiers/{_DOSSIER_ID}",
+                    "unavailableSources": [],
                 }
             ]
         }
@@ -105,15 +118,35 @@ class DossierOut(ApiModel):
     id: uuid.UUID
     status: Literal["open", "closed"]
     person: PersonOut
-    insurer: InsurerOut | None = None
-    employers: list[EmployerOut] | None = None
-    regional_services: list[RegionalServiceOut] | None = None
-    trio_dossier_exists: bool | None = None
+    insurer: InsurerOut | None = Field(
+        default=None,
+        description="Absent when the person has no insurer; null when MemberData did not answer (`memberData` in "
+        "`unavailableSources`).",
+    )
+    employers: list[EmployerOut] | None = Field(
+        default=None, description="null when Dimona did not answer (`dimona` in `unavailableSources`)."
+    )
+    regional_services: list[RegionalServiceOut] | None = Field(
+        default=None, description="null when JobSeeker did not answer (`jobSeeker` in `unavailableSources`)."
+    )
+    trio_dossier_exists: bool | None = Field(
+        default=None,
+        description="Insurers and prevention services only (absent for the others); null when TRIO or the "
+        "pseudonymisation before it did not answer (`trio` or `pseudonymisation` in `unavailableSources`).",
+    )
     registration_forms: list[RegistrationFormOut] = Field(default_factory=list)
     requests: list[RequestOut] = Field(default_factory=list, description="With INAMI's decisions once taken.")
     created_at: IsoDateTime
     updated_at: IsoDateTime
     self_: str = Field(alias="self")
+    unavailable_sources: list[AuthenticSource] = Field(
+        default_factory=list,
+        description="The authentic sources that did not answer (error or timeout) or answered garbage while the "
+        "dossier was put together: the blocks they give are null, the rest is shown. Empty when every source "
+        "answered. A source the access decision needs never appears here: without it the call is refused "
+        "(503 `serviceUnavailable`, 502 `badGateway`).",
+        examples=[["jobSeeker", "dimona"]],
+    )
 
 
 class DossierQuery(ApiModel):

@@ -10,7 +10,6 @@ from rp_api.authz.organisations import OrganisationRegistry
 from rp_api.domain.visibility import Viewer, visible
 from rp_api.models.dossier import Dossier
 from rp_api.models.registration_form import RegistrationForm
-from rp_api.routers import API_PREFIX
 from rp_api.schemas.dossier import (
     DossierOut,
     EmployerOut,
@@ -27,6 +26,7 @@ from rp_api.schemas.registration_form import (
     TargetGroupDecisionOut,
 )
 from rp_api.schemas.request import RequestOut
+from rp_api.urls import API_PREFIX
 
 
 def incapacity_at_least_one_year(start: date, today: date) -> bool:
@@ -122,31 +122,48 @@ def dossier_view(
         "updated_at": dossier.updated_at,
         "self_": f"{API_PREFIX}/dossiers/{dossier.id}",
     }
-    if enrichment.affiliation is not None and visible("dossier.insurer", viewers):
-        oa_number = enrichment.affiliation.oa_number
-        insurer = next((o for o in registry if o.oa_number == oa_number), None)
-        fields["insurer"] = InsurerOut(oa_number=oa_number, name=insurer.name if insurer else None)
+    # A block whose source failed is null (the source named in unavailableSources); absent means nothing to show.
+    if visible("dossier.insurer", viewers):
+        if enrichment.failed("memberData"):
+            fields["insurer"] = None
+        elif enrichment.affiliation is not None:
+            oa_number = enrichment.affiliation.oa_number
+            insurer = next((o for o in registry if o.oa_number == oa_number), None)
+            fields["insurer"] = InsurerOut(oa_number=oa_number, name=insurer.name if insurer else None)
     if visible("dossier.employers", viewers):
-        fields["employers"] = [
-            EmployerOut(
-                enterprise_number=employer.enterprise_number,
-                name=employer.name,
-                prevention_services=[
-                    OrganisationRef(enterprise_number=s.enterprise_number, name=name_of(s.enterprise_number))
-                    for s in services
-                ],
-            )
-            for employer, services in enrichment.employers
-        ]
+        fields["employers"] = (
+            None
+            if enrichment.employers is None
+            else [
+                EmployerOut(
+                    enterprise_number=employer.enterprise_number,
+                    name=employer.name,
+                    prevention_services=None
+                    if services is None
+                    else [
+                        OrganisationRef(enterprise_number=s.enterprise_number, name=name_of(s.enterprise_number))
+                        for s in services
+                    ],
+                )
+                for employer, services in enrichment.employers
+            ]
+        )
     if visible("dossier.regionalServices", viewers):
-        fields["regional_services"] = [
-            RegionalServiceOut(
-                enterprise_number=r.regional_service,
-                name=name_of(r.regional_service),
-                registration_date=r.registration_date,
-            )
-            for r in enrichment.registrations
-        ]
-    if enrichment.trio_dossier_exists is not None and visible("dossier.trioDossierExists", viewers):
+        fields["regional_services"] = (
+            None
+            if enrichment.registrations is None
+            else [
+                RegionalServiceOut(
+                    enterprise_number=r.regional_service,
+                    name=name_of(r.regional_service),
+                    registration_date=r.registration_date,
+                )
+                for r in enrichment.registrations
+            ]
+        )
+    if visible("dossier.trioDossierExists", viewers) and (
+        enrichment.trio_dossier_exists is not None or enrichment.failed("pseudonymisation") or enrichment.failed("trio")
+    ):
         fields["trio_dossier_exists"] = enrichment.trio_dossier_exists
+    fields["unavailable_sources"] = list(enrichment.unavailable_sources)
     return DossierOut(**fields)
