@@ -212,7 +212,7 @@ def api_env(database_url: str, data_dir: Path, port: int, simulator: str, ttl_s:
         **env,
         "RP_ENV": "dev",
         "RP_DEV_TOKEN_ISSUER": "true",
-        "RP_DATA_DIR": str(data_dir),
+        "RP_DATA_DIR": str(data_dir),  # the audit keys are generated there (RP_ENV=dev)
         "RP_DATABASE_URL": database_url,
         "RP_HOST": "127.0.0.1",
         "RP_PORT": str(port),
@@ -225,7 +225,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix="rp-http-bench-"))
     server = embedded.start_embedded(work / "pgdata")
     url = as_asyncpg_url(server.url)
-    migrate.upgrade(url)
+    migrate.upgrade(url)  # as the server's superuser, which creates the two roles; API RP serves as the runtime one
+    runtime_url = url.set(username=migrate.Roles().runtime).render_as_string(hide_password=False)
     registry = OrganisationRegistry.load()
     vdab, cm = registry.find("VDAB"), registry.find("CM")
     assert vdab is not None
@@ -264,7 +265,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             work,
             "api-warm",
             serve,
-            api_env(server.url, work / "data", warm_port, simulators[0].base, 86_400),
+            api_env(runtime_url, work / "data", warm_port, simulators[0].base, 86_400),
             warm_port,
             "/health",
         )
@@ -273,7 +274,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             work,
             "api-cold",
             serve,
-            api_env(server.url, work / "data", cold_port, simulators[1].base, 0),
+            api_env(runtime_url, work / "data", cold_port, simulators[1].base, 0),
             cold_port,
             "/health",
         )

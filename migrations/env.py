@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 import rp_api.models  # noqa: F401 - registers the tables
+from rp_api.migrate import give_retention, prepare_roles, roles
 from rp_api.models.base import Base
 from rp_api.settings import Settings
 
@@ -30,7 +31,7 @@ def include_object(obj: object, name: str | None, type_: str, reflected: bool, c
 
 
 def _url() -> object:
-    return config.attributes.get("url") or Settings().sqlalchemy_url()
+    return config.attributes.get("url") or Settings().migration_sqlalchemy_url()
 
 
 def run_migrations_offline() -> None:
@@ -45,7 +46,12 @@ def _run(connection: Connection) -> None:
     )
     with context.begin_transaction():
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY})
+        # The owner role owns what the migrations make; the runtime role gets what they grant it (rp_api.migrate).
+        prepare_roles(connection, roles())
         context.run_migrations()
+        retention = config.attributes.get("audit_retention_months")
+        if retention is not None:
+            give_retention(connection, retention)
 
 
 async def run_migrations_online() -> None:

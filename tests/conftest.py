@@ -4,6 +4,11 @@ The server is the embedded one (same wheel as ``rp-api demo``), in a temporary d
 ``RP_TEST_DATABASE_URL`` points at another PostgreSQL. A fresh database is created and migrated once; each test
 gets a connection inside an outer transaction, and the application's sessions join it through savepoints, so
 the real unit-of-work code (commit on success, rollback on error) runs and nothing outlives the test.
+
+As in production, the migrations run as the owner role and everything else as the runtime role
+(:mod:`tests.databases`): ``database_url``, ``engine``, ``connection``, ``client`` and ``own_database`` are the
+runtime role's; ``owner_database_url``, ``owner_engine`` and ``owner_connection`` are for tests that act as the
+owner on purpose (an insider who can disable triggers and rewrite rows).
 """
 
 from __future__ import annotations
@@ -22,13 +27,16 @@ from sqlalchemy import text
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker, create_async_engine
 
-from rp_api import embedded, migrate
+from rp_api import embedded
 from rp_api.app import create_app
+from rp_api.audit_chain import Keyring
+from rp_api.audit_keys import load_keyring
 from rp_api.authz.principal import IssuerName
+from rp_api.repositories.audit import KEYRING
 from rp_api.settings import Environment, Settings, SimulatorSettings, UpstreamSettings, as_asyncpg_url
 from rp_api.simulator.app import SimulatorState, create_simulator_app
 from rp_api.simulator.population import Population, build_population
-from tests.databases import scratch_database
+from tests.databases import OWNER, as_role, create_migrated, drop, scratch_database
 from tests.token_factory import TokenFactory
 
 SIMULATOR_URL = "http://simulator.test"
@@ -48,9 +56,15 @@ def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[URL]:
 
 @pytest.fixture(scope="session")
 def database_url(server_url: URL) -> Iterator[URL]:
-    """A fresh database for this session, migrated to head, dropped at the end."""
+    """A fresh database for this session, migrated to head, dropped at the end: the runtime role's URL."""
     with scratch_database(server_url, "rp_test") as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def owner_database_url(database_url: URL) -> URL:
+    """The session's database as its owner role (the role the migrations run as)."""
+    return as_role(database_url, OWNER)
 
 
 @pytest.fixture(scope="session")
@@ -66,6 +80,7 @@ def settings(database_url: URL, tmp_path_factory: pytest.TempPathFactory, tokens
     return Settings(
         env=Environment.TEST,
         database_url=database_url.render_as_string(hide_password=False),
+        migration_database_url=as_role(database_url, OWNER).render_as_string(hide_password=False),
         data_dir=data_dir,
         uman_ehealth=tokens.issuer_settings(IssuerName.UMAN_EHEALTH, jwks_file),
         uman_bcss=tokens.issuer_settings(IssuerName.UMAN_BCSS, jwks_file),
@@ -95,16 +110,42 @@ def simulator(simulator_app: FastAPI) -> SimulatorState:
 
 
 @pytest.fixture(scope="session")
+def audit_keyring(settings: Settings) -> Keyring:
+    """The audit MAC keys of the test settings (generated in their data directory), as the app loads them."""
+    return load_keyring(settings)
+
+
+@pytest.fixture(scope="session")
 async def engine(database_url: URL) -> AsyncIterator[AsyncEngine]:
+    """The runtime role's engine."""
     engine = create_async_engine(database_url)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+async def owner_engine(owner_database_url: URL) -> AsyncIterator[AsyncEngine]:
+    """The owner role's engine."""
+    engine = create_async_engine(owner_database_url)
     yield engine
     await engine.dispose()
 
 
 @pytest.fixture
 async def connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
-    """The test's connection; everything done on it (and by the app) is rolled back afterwards."""
+    """The test's connection, as the runtime role; everything done on it (and by the app) is rolled back
+    afterwards."""
     async with engine.connect() as connection:
+        transaction = await connection.begin()
+        yield connection
+        if transaction.is_active:
+            await transaction.rollback()
+
+
+@pytest.fixture
+async def owner_connection(owner_engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A connection as the owner role, rolled back afterwards (it does not see the ``connection``'s work)."""
+    async with owner_engine.connect() as connection:
         transaction = await connection.begin()
         yield connection
         if transaction.is_active:
@@ -129,7 +170,11 @@ async def client(
         await own.execute(text("DELETE FROM person_link_cache"))
     async with app.router.lifespan_context(app):
         app.state.sessionmaker = async_sessionmaker(
-            bind=connection, expire_on_commit=False, autoflush=False, join_transaction_mode="create_savepoint"
+            bind=connection,
+            expire_on_commit=False,
+            autoflush=False,
+            join_transaction_mode="create_savepoint",
+            info={KEYRING: app.state.audit_keyring},
         )
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
         async with httpx.AsyncClient(transport=transport, base_url="http://rp.test") as client:
@@ -139,19 +184,11 @@ async def client(
 @pytest.fixture
 async def own_database(server_url: URL) -> AsyncIterator[URL]:
     """A scratch database, migrated, dropped afterwards: for tests that need committed data or many connections
-    (the shared test database keeps nothing, and its audit log is append-only)."""
-    import asyncio
-
+    (the shared test database keeps nothing, and its audit log is append-only). The runtime role's URL; the owner's
+    is ``as_role(own_database, OWNER)``."""
     name = f"rp_own_{uuid.uuid4().hex[:8]}"
-    admin = create_async_engine(server_url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    async with admin.connect() as connection:
-        await connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = server_url.set(database=name)
-    await asyncio.to_thread(migrate.upgrade, url)
-    yield url
-    async with admin.connect() as connection:
-        await connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-    await admin.dispose()
+    yield await create_migrated(server_url, name)
+    await drop(server_url, name)
 
 
 @pytest.fixture

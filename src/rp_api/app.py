@@ -13,12 +13,15 @@ import structlog
 from fastapi import FastAPI
 
 from rp_api import __version__, docs, handlers, openapi
+from rp_api.audit_checkpoints import Checkpointer
+from rp_api.audit_keys import checkpoint_path, load_keyring, load_signing_keys, signing_key
 from rp_api.authz.guard import build_verifier
 from rp_api.authz.links import LinkResolver
 from rp_api.clients import Upstreams
 from rp_api.db import create_engine, create_sessionmaker
 from rp_api.limits import BodyLimitMiddleware
 from rp_api.logs import configure_logging
+from rp_api.repositories.audit import KEYRING
 from rp_api.routers import (
     audit,
     conversations,
@@ -91,7 +94,12 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_engine(settings, settings.sqlalchemy_url())
         app.state.engine = engine
+        # The audit keys: every request session appends its records under them; the service refuses to start
+        # without them outside dev, demo and test (rp_api.audit_keys).
+        app.state.audit_keyring = load_keyring(settings)
+        checkpointer = Checkpointer(engine, signing_key(load_signing_keys(settings)), checkpoint_path(settings))
         app.state.sessionmaker = create_sessionmaker(engine)
+        app.state.sessionmaker.configure(info={KEYRING: app.state.audit_keyring})
         async with httpx.AsyncClient(
             timeout=settings.http_timeout_s, follow_redirects=False, transport=upstream_transport
         ) as http:
@@ -110,11 +118,14 @@ def create_app(
             app.state.link_resolver = resolver
             purging = asyncio.create_task(_purge_expired_links(resolver, settings.link_cache_purge_interval_s))
             retention = asyncio.create_task(_purge_periodically(app.state.sessionmaker, settings))
+            checkpoints = asyncio.create_task(checkpointer.run(settings.audit_checkpoint_interval_s))
             try:
                 yield
             finally:
                 purging.cancel()
                 retention.cancel()
+                checkpoints.cancel()
+                await checkpointer.final()
                 await cache_engine.dispose()
                 await engine.dispose()
 

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gc
+import signal
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
+from types import FrameType, ModuleType
 from typing import Annotated, Any
 
 import typer
@@ -42,16 +46,23 @@ def _embedded() -> ModuleType:
     return embedded
 
 
-def _with_database(settings: Settings, *, stop_at_exit: bool = True) -> Settings:
-    """The settings with a database URL: the configured one, or the embedded server's (dev and demo only)."""
+def _with_database(settings: Settings) -> Settings:
+    """The settings with a database URL: the configured one, or the embedded server's (dev and demo only).
+
+    An embedded server this command starts is stopped when the command ends, whether it returns, fails, or gets
+    SIGTERM, SIGINT or SIGHUP; one that was already running (``rp-api db start``) is left running.
+    """
     if not settings.uses_embedded_database:
         return settings
     if not settings.env.is_local:
         typer.echo("rp-api: RP_DATABASE_URL is required unless RP_ENV is dev or demo", err=True)
         raise typer.Exit(code=2)
-    server = _embedded().start_embedded(settings.pgdata_dir, stop_at_exit=stop_at_exit)
-    typer.echo(f"rp-api: embedded PostgreSQL running, data in {server.pgdata}", err=True)
-    return settings.model_copy(update={"database_url": server.url})
+    embedded = _embedded()
+    embedded.exit_on_stop_signals()
+    server = embedded.start_embedded(settings.pgdata_dir, stop_at_exit=True)
+    ends = "stopped when this command ends" if server.started_here else "already running, left running"
+    typer.echo(f"rp-api: embedded PostgreSQL running, data in {server.pgdata} ({ends})", err=True)
+    return settings.with_embedded_server(server.url)  # serve as the runtime role, migrate as the superuser
 
 
 def _server(app: Any, host: str, port: int) -> uvicorn.Server:
@@ -59,6 +70,31 @@ def _server(app: Any, host: str, port: int) -> uvicorn.Server:
         app, host=host, port=port, log_config=None, access_log=False, server_header=False, proxy_headers=False
     )
     return uvicorn.Server(config)
+
+
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+@contextlib.contextmanager
+def _stop_gracefully_on_signals(server: uvicorn.Server, captured: list[int]) -> Iterator[None]:
+    """uvicorn's ``capture_signals``, with SIGHUP too (unless ignored, as under ``nohup``): each signal ends the
+    serve loop gracefully and is noted in ``captured``, to be raised again by the caller once the event loop is
+    closed (uvicorn raises it inside the loop, where the process's own handling of it cannot run cleanly)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handle(sig: int, frame: FrameType | None) -> None:
+        captured.append(sig)
+        server.handle_exit(sig, frame)
+
+    signals = [sig for sig in _STOP_SIGNALS if sig != signal.SIGHUP or signal.getsignal(sig) is not signal.SIG_IGN]
+    previous = {sig: signal.signal(sig, handle) for sig in signals}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _freeze_what_lives_as_long_as_the_process() -> None:
@@ -70,14 +106,27 @@ def _freeze_what_lives_as_long_as_the_process() -> None:
 
 
 def _serve(settings: Settings, *, with_simulator: bool = False) -> None:
-    """Serve the API; with the simulator, both run in this process and stop together."""
+    """Serve the API; with the simulator, both run in this process and stop together.
+
+    SIGINT, SIGTERM and SIGHUP end the serve loop gracefully. The signal is then raised again, once the event loop
+    is closed, for the process's own handling of it: with an embedded server, SystemExit
+    (:func:`rp_api.embedded.exit_on_stop_signals`), which stops the server this process started.
+    """
     from rp_api.app import create_app
 
     api = _server(create_app(settings), settings.host, settings.port)
+    captured: list[int] = []
+    api.capture_signals = functools.partial(_stop_gracefully_on_signals, api, captured)  # type: ignore[method-assign]
     _freeze_what_lives_as_long_as_the_process()
-    if not with_simulator:
+    if with_simulator:
+        _serve_with_simulator(api, settings)
+    else:
         api.run()
-        return
+    for sig in reversed(captured):
+        signal.raise_signal(sig)
+
+
+def _serve_with_simulator(api: uvicorn.Server, settings: Settings) -> None:
     from rp_api.simulator.app import create_simulator_app
 
     simulator = _server(create_simulator_app(settings.simulator), settings.simulator.host, settings.simulator.port)
@@ -108,10 +157,65 @@ async def _seed(settings: Settings, population: Any, registry: Any, seed: Any) -
         await engine.dispose()
 
 
+def _migrate(settings: Settings, revision: str = "head") -> None:
+    """The migrations, as the owner role (RP_MIGRATION_DATABASE_URL), granting the runtime role what it needs."""
+    migrate.upgrade(
+        settings.migration_sqlalchemy_url(),
+        revision,
+        roles=migrate.Roles(settings.database_owner_role, settings.database_runtime_role),
+        audit_retention_months=settings.audit_retention_months,
+    )
+
+
+def _check_audit_log_guard(settings: Settings) -> None:
+    """Refuse to serve without the audit keys, or as a role that could rewrite the audit log (a superuser, or one
+    that may act as the owner role: RP_DATABASE_URL must be the runtime role's)."""
+    from rp_api.audit_keys import AuditKeyError, load_keyring, load_signing_keys, signing_key
+
+    try:
+        load_keyring(settings)
+        signing_key(load_signing_keys(settings))
+    except AuditKeyError as exc:
+        typer.echo(f"rp-api: refusing to start: {exc}", err=True)
+        raise typer.Exit(code=2) from None
+
+    async def role() -> Any:
+        from sqlalchemy import text
+        from sqlalchemy.ext.asyncio import create_async_engine
+
+        engine = create_async_engine(settings.sqlalchemy_url(), connect_args={"timeout": settings.db_connect_timeout_s})
+        try:
+            async with engine.connect() as connection:
+                query = text(
+                    "SELECT current_user AS name, rolsuper AS superuser, EXISTS (SELECT FROM pg_roles o "
+                    "WHERE o.rolname = :owner AND pg_has_role(current_user, o.oid, 'MEMBER')) AS as_owner "
+                    "FROM pg_roles WHERE rolname = current_user"
+                )
+                return (await connection.execute(query, {"owner": settings.database_owner_role})).one()
+        finally:
+            await engine.dispose()
+
+    try:
+        found = asyncio.run(role())
+    except Exception as exc:  # the database may come later: /health says DOWN until it does
+        typer.echo(f"rp-api: the database role could not be checked ({type(exc).__name__})", err=True)
+        return
+    if found.superuser or found.as_owner:
+        typer.echo(
+            f"rp-api: refusing to start: RP_DATABASE_URL logs in as {found.name}, which could rewrite the audit log "
+            f"(a superuser, or one that may act as {settings.database_owner_role}); use the runtime role "
+            f"({settings.database_runtime_role})",
+            err=True,
+        )
+        raise typer.Exit(code=2)
+
+
 @app.command()
 def serve() -> None:
     """Serve the API on RP_HOST:RP_PORT against RP_DATABASE_URL (migrations are applied by `rp-api migrate`)."""
-    _serve(_with_database(_settings()))
+    settings = _with_database(_settings())
+    _check_audit_log_guard(settings)
+    _serve(settings)
 
 
 @app.command()
@@ -126,7 +230,7 @@ def demo(
     if settings.upstream.national_register_url is None:  # no real sources configured: use the simulator
         simulated = settings.upstream.with_base(f"http://{settings.simulator.host}:{settings.simulator.port}")
         settings = settings.model_copy(update={"upstream": simulated})
-    migrate.upgrade(settings.sqlalchemy_url())
+    _migrate(settings)
     from rp_api.authz.organisations import OrganisationRegistry
     from rp_api.demo import DEMO_TOKEN_LIFETIME_S, seed_demo_data, walkthrough_person, write_demo_tokens
     from rp_api.simulator.population import build_population
@@ -167,7 +271,11 @@ def migrate_command(
 ) -> None:
     """Apply the migrations to RP_DATABASE_URL (or to the embedded server when RP_ENV is dev or demo)."""
     settings = _with_database(_settings())
-    migrate.upgrade(settings.sqlalchemy_url(), revision)
+    try:
+        _migrate(settings, revision)
+    except migrate.UnsafeRolesError as exc:
+        typer.echo(f"rp-api: not migrated: {exc}", err=True)
+        raise typer.Exit(code=2) from None
     typer.echo(f"rp-api: database at revision {revision}", err=True)
 
 
@@ -287,36 +395,80 @@ def purge(
 
 
 @audit_app.command("verify")
-def audit_verify() -> None:
-    """Walk every hash chain of the audit log; exit 1 and name the first broken record if any."""
-    import asyncio
-
+def audit_verify(
+    checkpoints: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--checkpoints",
+            help="A checkpoint file or a shipped log file to check against too (repeatable); RP_AUDIT_CHECKPOINT_FILE "
+            "is always read.",
+        ),
+    ] = None,
+) -> None:
+    """Verify the audit log: every record's MAC under its key (RP_AUDIT_KEY_FILE), every chain link, and every
+    signed checkpoint (RP_AUDIT_CHECKPOINT_FILE and --checkpoints). Exit 1 naming the first record that does not
+    match, or a checkpoint whose chain has fewer records than it saw."""
+    from sqlalchemy import text
     from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
+    from rp_api.audit_keys import AuditKeyError, checkpoint_path, load_keyring, load_signing_keys, read_checkpoints
     from rp_api.repositories import audit as audit_repository
 
     settings = _with_database(_settings())
+    try:
+        keyring = load_keyring(settings)
+        found = read_checkpoints([checkpoint_path(settings), *(checkpoints or [])], load_signing_keys(settings))
+    except AuditKeyError as exc:
+        typer.echo(f"rp-api: {exc}", err=True)
+        raise typer.Exit(code=2) from None
 
     async def run() -> audit_repository.Verification:
         engine = create_async_engine(settings.sqlalchemy_url())
         try:
             async with AsyncSession(engine) as session, session.begin():
-                return await audit_repository.verify(session)
+                await session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"))
+                return await audit_repository.verify(
+                    session, keyring, found.checkpoints, retention_months=settings.audit_retention_months
+                )
         finally:
             await engine.dispose()
 
     result = asyncio.run(run())
-    if result.first_break is None:
-        typer.echo(f"audit log intact: {result.records} records verified")
+    if result.other_databases:
+        typer.echo(f"rp-api: {result.other_databases} checkpoints of another database left aside", err=True)
+    for problem in found.problems:
+        typer.echo(f"audit log BROKEN: {problem}", err=True)
+    if result.first_break is None and not found.problems:
+        keys = ", ".join(f"{count} under key {key_id}" for key_id, count in sorted(result.keys.items()))
+        typer.echo(
+            f"audit log intact: {result.records} records verified ({keys or 'none keyed'}; {result.legacy} legacy "
+            f"records, written before the log was keyed, by their chain alone); {result.checkpoints} checkpointed "
+            f"heads matched, of {len(found.checkpoints)} checkpoints"
+        )
         return
     broken = result.first_break
-    typer.echo(
-        f"audit log BROKEN at chain {broken.chain_id}, seq {broken.seq}"
-        f"{f', record {broken.record_id}' if broken.record_id else ''}: {broken.problem}"
-        f" ({result.records} records read)",
-        err=True,
-    )
+    if broken is not None:
+        typer.echo(
+            f"audit log BROKEN at chain {broken.chain_id}, seq {broken.seq}"
+            f"{f', record {broken.record_id}' if broken.record_id else ''}: {broken.problem}"
+            f" ({result.records} records read)",
+            err=True,
+        )
     raise typer.Exit(code=1)
+
+
+@audit_app.command("new-key")
+def audit_new_key(
+    key_id: Annotated[str, typer.Argument(help="The new key's id (1 to 32 of A-Z a-z 0-9 . _ -), e.g. k2027.")],
+) -> None:
+    """Print a new audit MAC key line: put it first in RP_AUDIT_KEY_FILE and keep the older lines (rotation)."""
+    from rp_api.audit_chain import Keyring, KeyringError
+
+    try:
+        typer.echo(Keyring.new_line(key_id))
+    except KeyringError as exc:
+        typer.echo(f"rp-api: {exc}", err=True)
+        raise typer.Exit(code=2) from None
 
 
 def main() -> None:

@@ -117,6 +117,10 @@ class SimulatorSettings(BaseModel):
     seed: int = Field(default=26060)
 
 
+_ROLE = r"^[a-z_][a-z0-9_]{0,62}$"
+"""A PostgreSQL role name the migrations can use unquoted."""
+
+
 def _default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("rp-api", appauthor=False))
 
@@ -134,8 +138,25 @@ class Settings(BaseSettings):
 
     database_url: str | None = Field(
         default=None,
-        description="PostgreSQL URL (postgresql://user:password@host:5432/db). Unset: embedded server "
-        "(dev and demo only).",
+        description="PostgreSQL URL of the runtime role (postgresql://user:password@host:5432/db), the one `rp-api "
+        "serve` uses: it may append to the audit log and read it, nothing more. Unset: embedded server (dev and demo "
+        "only).",
+    )
+    migration_database_url: str | None = Field(
+        default=None,
+        description="PostgreSQL URL `rp-api migrate` uses: the owner role, or a role that may act as it (SET ROLE). "
+        "Unset: RP_DATABASE_URL (with the embedded server: its superuser, which creates the two roles).",
+    )
+    database_owner_role: str = Field(
+        default="rp_owner",
+        pattern=_ROLE,
+        description="The role that owns every table and function (the migrations run as it).",
+    )
+    database_runtime_role: str = Field(
+        default="rp_runtime",
+        pattern=_ROLE,
+        description="The role the service runs as; the migrations grant it what it needs, and nothing on the audit "
+        "log but SELECT and the two functions that append and keep partitions.",
     )
     data_dir: Path = Field(
         default_factory=_default_data_dir,
@@ -194,7 +215,28 @@ class Settings(BaseSettings):
         default=900, ge=1, description="How often expired person links are removed from the cache."
     )
     audit_retention_months: int = Field(
-        default=120, ge=1, le=600, description="Months of audit records kept; older monthly partitions are dropped."
+        default=120,
+        ge=1,
+        le=600,
+        description="Months of audit records kept; older monthly partitions are dropped. `rp-api migrate` also "
+        "gives it to the database, which refuses to drop a younger partition whatever the service asks.",
+    )
+    audit_key_file: Path | None = Field(
+        default=None,
+        description="The audit MAC keys, one a line (`<key id> <base64 key>`, the current first). Required outside "
+        "dev, demo and test; there, generated in RP_DATA_DIR/audit/ when missing.",
+    )
+    audit_signing_key_file: Path | None = Field(
+        default=None,
+        description="The Ed25519 key(s) that sign audit checkpoints (PEM; the first private key signs, every key "
+        "verifies). Required outside dev, demo and test; there, generated in RP_DATA_DIR/audit/ when missing.",
+    )
+    audit_checkpoint_file: Path | None = Field(
+        default=None,
+        description="Where signed audit checkpoints are appended. Unset: RP_DATA_DIR/audit/checkpoints.jsonl.",
+    )
+    audit_checkpoint_interval_s: float = Field(
+        default=60, ge=1, le=3600, description="How often the service signs the heads of the audit chains."
     )
     idempotency_retention_days: int = Field(
         default=7, ge=1, le=90, description="Days an Idempotency-Key is remembered."
@@ -217,6 +259,12 @@ class Settings(BaseSettings):
             )
         return self
 
+    @model_validator(mode="after")
+    def _two_roles(self) -> Settings:
+        if self.database_owner_role == self.database_runtime_role:
+            raise ValueError("RP_DATABASE_OWNER_ROLE and RP_DATABASE_RUNTIME_ROLE must be two different roles")
+        return self
+
     @property
     def uses_embedded_database(self) -> bool:
         return self.database_url is None
@@ -231,6 +279,23 @@ class Settings(BaseSettings):
         if raw is None:
             raise RuntimeError("no database: set RP_DATABASE_URL, or start the embedded server first")
         return as_asyncpg_url(raw)
+
+    def migration_sqlalchemy_url(self) -> URL:
+        """The asyncpg URL `rp-api migrate` uses: RP_MIGRATION_DATABASE_URL, else RP_DATABASE_URL."""
+        if self.migration_database_url is not None:
+            return as_asyncpg_url(self.migration_database_url)
+        return self.sqlalchemy_url()
+
+    def with_embedded_server(self, server_url: str) -> Settings:
+        """The settings on the embedded server: the runtime role serves, the server's superuser migrates (it
+        creates the two roles; the migrations then run as the owner role)."""
+        runtime = make_url(server_url).set(username=self.database_runtime_role, password=None)
+        return self.model_copy(
+            update={
+                "database_url": runtime.render_as_string(hide_password=False),
+                "migration_database_url": server_url,
+            }
+        )
 
 
 def as_asyncpg_url(raw: str) -> URL:

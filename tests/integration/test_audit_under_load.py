@@ -10,6 +10,7 @@ import httpx
 from sqlalchemy import URL, text
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
+from rp_api.audit_chain import Keyring
 from rp_api.repositories import audit as audit_repository
 from rp_api.simulator.app import SimulatorState
 from rp_api.simulator.population import Population
@@ -24,6 +25,7 @@ async def test_n_person_scoped_requests_leave_n_audit_records(
     tokens: TokenFactory,
     population: Population,
     simulator: SimulatorState,
+    audit_keyring: Keyring,
 ) -> None:
     insured = [p for p in population.persons.values() if p.oa_number == 300 and not p.replaced_by and not p.death_date]
     solidaris = {"Authorization": f"Bearer {tokens.token('Solidaris', ['returnToWorkCoordinator'])}"}
@@ -64,7 +66,7 @@ async def test_n_person_scoped_requests_leave_n_audit_records(
     assert {row.trace_id for row in rows} == {r.headers["BelGov-Trace-Id"] for r in responses}
     assert sum(row.outcome == "permit" for row in rows) == N // 2
     async with AsyncSession(engine) as session:
-        verification = await audit_repository.verify(session)
+        verification = await audit_repository.verify(session, audit_keyring)
     assert verification.intact
     assert verification.records == before + N
     await engine.dispose()

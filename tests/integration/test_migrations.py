@@ -28,12 +28,13 @@ def test_revision_files_are_dated(repo_root: Path) -> None:
         assert re.match(r"^\d{4}_\d{2}_\d{2}_\d{4}-[0-9a-f]{12}_\w+\.py$", path.name), path.name
 
 
-async def test_upgrade_downgrade_upgrade(database_url: URL) -> None:
-    head = await current_revision(database_url)
+async def test_upgrade_downgrade_upgrade(owner_database_url: URL) -> None:
+    """As the owner role, which the migrations run as."""
+    head = await current_revision(owner_database_url)
     assert head is not None
     import asyncio
 
-    await asyncio.to_thread(migrate.downgrade, database_url, "base")
-    assert await current_revision(database_url) is None
-    await asyncio.to_thread(migrate.upgrade, database_url)
-    assert await current_revision(database_url) == head
+    await asyncio.to_thread(migrate.downgrade, owner_database_url, "base")
+    assert await current_revision(owner_database_url) is None
+    await asyncio.to_thread(migrate.upgrade, owner_database_url)
+    assert await current_revision(owner_database_url) == head

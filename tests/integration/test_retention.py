@@ -9,13 +9,18 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import URL
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from typer.testing import CliRunner
 
+from rp_api import migrate
+from rp_api.audit_chain import Keyring
 from rp_api.authz.audit import AuditRecord
 from rp_api.cli import app as cli
 from rp_api.repositories import audit as audit_repository
 from rp_api.services.retention import purge
+from tests.audit_insider import write_at
+from tests.databases import OWNER, as_role
 
 
 @pytest.fixture
@@ -111,14 +116,16 @@ def record(person: str) -> AuditRecord:
     )  # fmt: skip
 
 
-async def test_old_audit_partitions_are_dropped_and_the_chains_still_verify(scratch: AsyncEngine) -> None:
-    async with scratch.begin() as connection:
+async def test_old_audit_partitions_are_dropped_and_the_chains_still_verify(
+    scratch: AsyncEngine, own_database: URL, audit_keyring: Keyring
+) -> None:
+    owner = create_async_engine(as_role(own_database, OWNER))
+    async with owner.begin() as connection:  # records of 2024: only the owner can date them (tests/audit_insider.py)
         await connection.execute(text("SELECT rp_ensure_audit_partitions(DATE '2024-01-01', 2)"))
-    sessions = async_sessionmaker(scratch, expire_on_commit=False)
-    for moment in (datetime(2024, 1, 15, tzinfo=UTC), datetime(2024, 2, 3, tzinfo=UTC)):
-        for _ in range(20):  # spread over several chains
-            async with sessions() as session, session.begin():
-                await audit_repository.append(session, [record("85073003328")], now=moment)
+        for moment in (datetime(2024, 1, 15, tzinfo=UTC), datetime(2024, 2, 3, tzinfo=UTC)):
+            for n in range(20):  # spread over several chains
+                await write_at(connection, [record("85073003328")], moment, audit_keyring, chain_id=n % 16)
+    sessions = async_sessionmaker(scratch, expire_on_commit=False, info={audit_repository.KEYRING: audit_keyring})
     for _ in range(20):
         async with sessions() as session, session.begin():
             await audit_repository.append(session, [record("85073003328")])
@@ -127,21 +134,34 @@ async def test_old_audit_partitions_are_dropped_and_the_chains_still_verify(scra
     dry = await run(scratch, now, audit_months=33, dry_run=True)  # keeps February 2024 onwards
     assert dry.audit_partitions == ["audit_event_2024_01"]  # type: ignore[attr-defined]
     assert dry.audit_records == 20  # type: ignore[attr-defined]
+    # The database keeps its own retention (120 months unless `rp-api migrate` gave it another): it refuses.
+    with pytest.raises(DBAPIError, match="younger than the retention of 120 months"):
+        await run(scratch, now, audit_months=33)
+    assert await surviving_records(scratch) == 60
+    await asyncio.to_thread(migrate.upgrade, as_role(own_database, OWNER), audit_retention_months=1)
     done = await run(scratch, now, audit_months=33)
     assert done.audit_partitions == ["audit_event_2024_01"]  # type: ignore[attr-defined]
+    assert await surviving_records(scratch) == 40
     async with sessions() as session, session.begin():
-        assert await session.scalar(text("SELECT count(*) FROM audit_event")) == 40
-        verification = await audit_repository.verify(session)
+        verification = await audit_repository.verify(session, audit_keyring)
     assert verification.intact, verification.first_break
     assert verification.records == 40
 
-    async with sessions() as session, session.begin():  # the anchors are what makes the shortened chains verify
-        await session.execute(text("DELETE FROM audit_chain_anchor"))
-        assert not (await audit_repository.verify(session)).intact
-        await session.rollback()
+    async with owner.connect() as connection:  # the anchors are what makes the shortened chains verify
+        await connection.begin()
+        await connection.execute(text("DELETE FROM audit_chain_anchor"))
+        session = AsyncSession(bind=connection, join_transaction_mode="create_savepoint")
+        assert not (await audit_repository.verify(session, audit_keyring)).intact
+        await connection.rollback()
     again = await run(scratch, now, audit_months=33)
     assert again.audit_partitions == []  # type: ignore[attr-defined]
+    await owner.dispose()
     await scratch.dispose()
+
+
+async def surviving_records(engine: AsyncEngine) -> int:
+    async with engine.connect() as connection:
+        return int(await connection.scalar(text("SELECT count(*) FROM audit_event")) or 0)
 
 
 @pytest.mark.usefixtures("clean_rp_environment")

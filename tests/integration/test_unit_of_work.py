@@ -12,6 +12,7 @@ from rp_api.db import DbSession
 from rp_api.problems import ResourceNotFound
 from rp_api.repositories.driver import began_at_database, driver_of
 from rp_api.routers import api_router
+from tests.databases import OWNER, as_role
 
 router = api_router(prefix="/rp/v1/uow")
 
@@ -34,7 +35,8 @@ async def same_session(first: DbSession, second: DbSession) -> dict[str, bool]:
 
 @pytest.fixture
 async def uow_client(app: FastAPI, client: httpx.AsyncClient, connection: AsyncConnection) -> httpx.AsyncClient:
-    await connection.execute(text("CREATE TABLE uow_probe (note text NOT NULL)"))
+    # The runtime role makes no table; a temporary one of the test's connection (which the app's sessions share).
+    await connection.execute(text("CREATE TEMPORARY TABLE uow_probe (note text NOT NULL)"))
     app.include_router(router)
     return client
 
@@ -74,8 +76,10 @@ async def test_a_write_after_a_driver_read_is_committed(own_app: FastAPI, own_da
     """On real connections (no test transaction around them): the commit is skipped only when nothing began at
     the database, so a write that follows a read on the driver is still committed."""
     engine = create_async_engine(own_database)
-    async with engine.begin() as connection:
+    owner = create_async_engine(as_role(own_database, OWNER))  # who makes tables (the runtime role may write them)
+    async with owner.begin() as connection:
         await connection.execute(text("CREATE TABLE uow_probe (note text NOT NULL)"))
+    await owner.dispose()
     own_app.include_router(router)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=own_app), base_url="http://rp.test") as client:
         answer = await client.post("/rp/v1/uow/driver-first/kept")

@@ -58,3 +58,24 @@ def test_only_postgresql_is_accepted() -> None:
 def test_no_database_without_url_or_embedded_server() -> None:
     with pytest.raises(RuntimeError, match="RP_DATABASE_URL"):
         Settings().sqlalchemy_url()
+
+
+def test_the_runtime_and_the_owner_role_are_two_roles() -> None:
+    with pytest.raises(ValidationError, match="two different roles"):
+        Settings(database_owner_role="rp", database_runtime_role="rp")
+    with pytest.raises(ValidationError, match="database_runtime_role"):
+        Settings(database_runtime_role="rp; DROP TABLE audit_event")
+
+
+def test_migrations_use_their_own_url_else_the_service_s() -> None:
+    settings = Settings(database_url="postgresql://rp_runtime:a@db:5432/rp")
+    assert settings.migration_sqlalchemy_url().username == "rp_runtime"
+    owner = settings.model_copy(update={"migration_database_url": "postgresql://rp_owner:b@db:5432/rp"})
+    assert (owner.sqlalchemy_url().username, owner.migration_sqlalchemy_url().username) == ("rp_runtime", "rp_owner")
+
+
+def test_on_the_embedded_server_the_runtime_role_serves_and_the_superuser_migrates() -> None:
+    embedded = Settings(env=Environment.DEMO).with_embedded_server("postgresql://postgres:@/rp?host=/srv/pg")
+    assert embedded.sqlalchemy_url().username == "rp_runtime"
+    assert embedded.sqlalchemy_url().query == {"host": "/srv/pg"}
+    assert embedded.migration_sqlalchemy_url().username == "postgres"

@@ -1,6 +1,6 @@
 """SQLAlchemy 2 typed models. Importing this package registers every table on ``Base.metadata``."""
 
-from rp_api.models.audit import AuditChainAnchor, AuditChainHead, AuditEvent
+from rp_api.models.audit import AuditChainAnchor, AuditChainHead, AuditEvent, AuditRetention
 from rp_api.models.conversation import Conversation, ConversationParticipant, FeedEvent, Message, MessageRead
 from rp_api.models.dossier import Dossier, DossierParticipant
 from rp_api.models.idempotency import IdempotencyRecord
@@ -12,6 +12,7 @@ __all__ = [
     "AuditChainAnchor",
     "AuditChainHead",
     "AuditEvent",
+    "AuditRetention",
     "Conversation",
     "ConversationParticipant",
     "Decision",

@@ -65,9 +65,15 @@ async def purge(
         if deleted < DOSSIER_BATCH:
             break
     async with sessionmaker() as session, session.begin():
-        await audit_repository.ensure_partitions(session, today, AUDIT_PARTITIONS_AHEAD)
         report.idempotency_records = await repository.delete_old_idempotency_records(session, idempotency_before)
         report.person_links = await link_cache.purge_older_than(session, links_before)
-        if partitions:
-            await audit_repository.drop_before(session, first_kept_month, partitions)
+    # Audit partitions only through the owner's upkeep function, which refuses one younger than its own retention:
+    # a transaction of their own, so that a refusal undoes nothing else.
+    async with sessionmaker() as session, session.begin():
+        report.audit_partitions = await audit_repository.upkeep(
+            session,
+            today=today,
+            months_ahead=AUDIT_PARTITIONS_AHEAD,
+            first_kept=first_kept_month if partitions else None,
+        )
     return report
