@@ -1,14 +1,16 @@
-"""Decision-list pages: the cost of their audit records, and the cost of depth.
+"""Decision-list pages: the cost of re-checking every line's person and of its audit records, and the cost of depth.
 
     .venv/bin/python bench/decision_list.py [--rows 100000] [--rounds 15]
 
 Starts the embedded PostgreSQL (temporary directory), migrates, and loads ``--rows`` decisions on as many
-dossiers and requests, all of one regional service (bulk SQL). Each measure is the median time of a page of 100
-read through the real service code in its own transaction, committed:
-- page without audit (baseline): the first page, audit switched off;
-- page with audit: the first page with its 100 audit records (hash-chained, in the same transaction);
-- deep page with audit: the page after row ``rows - 100`` (keyset cursor).
-Targets: with audit ≤ 2 × without; deep ≤ 1.5 × first (both with audit).
+dossiers and requests, all of one regional service (bulk SQL). The persons' links are warm (this process's memory
+level, as after a first read; the authentic sources are stand-ins that answer at once). Each measure is the median
+time of a page of 100 read through the real service code in its own transaction, committed:
+- page without either (baseline): the first page, no re-check and no audit;
+- page with both: the first page, each line's person re-checked through the person guard with the caller's
+  current links, and one audit record per person (keyed chain, in the same transaction);
+- deep page with both: the page after row ``rows - 100`` (keyset cursor).
+Targets: with both ≤ 2.5 × without; deep ≤ 1.5 × first (both with re-check and audit).
 """
 
 from __future__ import annotations
@@ -21,18 +23,24 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
 from rp_api import embedded, migrate
-from rp_api.authz.audit import take_pending
+from rp_api.audit_chain import Keyring
+from rp_api.authz.audit import settled, take_pending
+from rp_api.authz.links import LinkResolver
 from rp_api.authz.organisations import OrganisationRegistry
-from rp_api.authz.principal import IssuerName, Principal
+from rp_api.authz.person_guard import PersonGuard
+from rp_api.clients.job_seeker import Registration
+from rp_api.clients.national_register import RegisteredPerson
 from rp_api.cursors import encode
 from rp_api.domain.actors import Role
+from rp_api.domain.principal import IssuerName, Principal
 from rp_api.repositories import audit as audit_repository
 from rp_api.services.decisions import decision_list
 from rp_api.settings import as_asyncpg_url
@@ -62,6 +70,27 @@ SELECT gen_random_uuid(), r.id, :round, '2026-W47', 'approved', 100, DATE '2027-
        TIMESTAMPTZ '2026-11-16 08:00:00+00' + (row_number() OVER (ORDER BY r.id)) * INTERVAL '1 second'
 FROM request r
 """
+
+
+class _Register:
+    async def person(self, *, ssin: str, trace_id: str | None) -> RegisteredPerson:
+        return RegisteredPerson(ssin=ssin, given_name="An", family_name="Peeters", birth_date=date(1980, 1, 1))
+
+
+class _JobSeeker:
+    def __init__(self, service: str) -> None:
+        self.service = service
+
+    async def registrations(self, *, ssin: str, trace_id: str | None) -> list[Registration]:
+        return [Registration(regional_service=self.service, registration_date=date(2026, 1, 5))]
+
+
+class _Sources:
+    """Stand-ins for the two sources a regional service's access decision needs, answering at once."""
+
+    def __init__(self, service: str) -> None:
+        self.national_register = _Register()
+        self.job_seeker = _JobSeeker(service)
 
 
 async def run(rows: int, rounds: int) -> dict[str, float]:
@@ -101,14 +130,16 @@ async def run(rows: int, rounds: int) -> dict[str, float]:
             )
         ).one()
     deep_cursor = encode(deep_row.decided_at, deep_row.id)
+    keyring = Keyring.parse(Keyring.new_line("bench"))  # the audit MAC key (the service reads RP_AUDIT_KEY_FILE)
+    sources: Any = _Sources(vdab.enterprise_number)
+    resolver = LinkResolver(sources, async_sessionmaker(engine), ttl_s=86_400, memory_entries=rows * 4)
 
     async def page(*, audited: bool, cursor: str | None) -> float:
         started = time.perf_counter()
         async with AsyncSession(engine, expire_on_commit=False) as session, session.begin():
             listed = await decision_list(
                 session,
-                principal,
-                "bench-trace",
+                PersonGuard(principal, session, resolver, "bench-trace"),
                 week="2026-W47",
                 decided_from=None,
                 decided_to=None,
@@ -117,13 +148,19 @@ async def run(rows: int, rounds: int) -> dict[str, float]:
                 self_link="/rp/v1/decisions",
                 audited=audited,
             )
-            await audit_repository.append(session, take_pending(session))
+            await audit_repository.append(
+                session, settled(take_pending(session), status=200, refusal=None), keyring=keyring
+            )
         assert len(listed.items) == 100
         return time.perf_counter() - started
 
-    measures = {"without audit": (False, None), "with audit": (True, None), "deep, with audit": (True, deep_cursor)}
+    measures = {
+        "without either": (False, None),
+        "re-check + audit": (True, None),
+        "deep, both": (True, deep_cursor),
+    }
     samples: dict[str, list[float]] = {name: [] for name in measures}
-    for audited, cursor in measures.values():  # warm-up
+    for audited, cursor in measures.values():  # warm-up: the links of both pages come into memory
         await page(audited=audited, cursor=cursor)
     for _ in range(rounds):
         for name, (audited, cursor) in measures.items():
@@ -140,12 +177,12 @@ def main() -> int:
     parser.add_argument("--output", type=Path, default=Path(__file__).parent / "results" / "decision_list.json")
     args = parser.parse_args()
     results = asyncio.run(run(args.rows, args.rounds))
-    audit_ratio = results["with audit"] / results["without audit"]
-    depth_ratio = results["deep, with audit"] / results["with audit"]
+    audit_ratio = results["re-check + audit"] / results["without either"]
+    depth_ratio = results["deep, both"] / results["re-check + audit"]
     print(f"machine: {platform.machine()}, CPython {platform.python_version()}, {args.rows} decisions, pages of 100")
     for name, seconds in results.items():
         print(f"{name:<18} {seconds * 1000:8.2f} ms")
-    print(f"audit cost: {audit_ratio:.2f} × (target ≤ 2)   depth cost: {depth_ratio:.2f} × (target ≤ 1.5)")
+    print(f"re-check + audit cost: {audit_ratio:.2f} × (target ≤ 2.5)   depth cost: {depth_ratio:.2f} × (target ≤ 1.5)")
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(
         json.dumps(
@@ -157,7 +194,7 @@ def main() -> int:
             indent=2,
         )
     )
-    return 0 if audit_ratio <= 2 and depth_ratio <= 1.5 else 1
+    return 0 if audit_ratio <= 2.5 and depth_ratio <= 1.5 else 1
 
 
 if __name__ == "__main__":

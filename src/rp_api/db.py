@@ -4,8 +4,8 @@ The session is opened by :func:`unit_of_work` around each API call, committed by
 normally and rolled back when anything raised. The audit records the request queued are written in the same
 transaction just before the commit (a request that sent nothing through the session, a dossier GET, writes them in
 one statement of their own, without BEGIN or COMMIT); when the request failed they are written after the rollback,
-on their own. Services and repositories ``flush()``; they never commit. The commit happens before the response is
-sent, so a failed commit is an error answer, never a silent loss.
+on their own, as the refusals they turned out to be. Services and repositories ``flush()``; they never commit. The
+commit happens before the response is sent, so a failed commit is an error answer, never a silent loss.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-from rp_api.authz.audit import take_pending
+from rp_api.authz.audit import AuditRecord, refusal_of, settled, take_pending
 from rp_api.repositories import audit as audit_repository
 from rp_api.repositories.driver import began_at_database
 from rp_api.settings import Settings
@@ -61,34 +61,54 @@ async def database_answers(engine: AsyncEngine) -> bool:
 _SESSION = "rp.session"
 
 
+class UnitOfWork:
+    """What the route tells the unit of work about the call's answer: its HTTP status, once the endpoint built it."""
+
+    __slots__ = ("session", "status")
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self.status: int | None = None
+
+    def answered(self, status: int) -> None:
+        self.status = status
+
+
 @asynccontextmanager
-async def unit_of_work(request: Request) -> AsyncIterator[AsyncSession]:
+async def unit_of_work(request: Request) -> AsyncIterator[UnitOfWork]:
     """The request's session, for the whole call: opened before FastAPI solves the endpoint's dependencies,
     committed (or rolled back) when the endpoint's response is built, before it is sent. Entered by the route
-    class of every API RP router (:class:`rp_api.routers.ApiRoute`)."""
+    class of every API RP router (:class:`rp_api.routers.ApiRoute`), which reports the answer's status.
+
+    The audit records the call queued are settled with the outcome the caller actually got (see
+    :mod:`rp_api.authz.audit`) and written once: with the data, or, when the call failed, after the rollback."""
     sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
     async with sessionmaker() as session:
         request.scope[_SESSION] = session
+        work = UnitOfWork(session)
+        taken: list[AuditRecord] = []
         try:
-            yield session
-        except BaseException:
-            await session.rollback()
-            # The call failed, but what it was allowed or denied is still recorded, on its own.
-            await _write_audit_alone(session)
-            raise
-        else:
+            yield work
             if session.new or session.dirty or session.deleted:
                 await session.flush()  # nothing left in flight: the records join the transaction, if one began
-            await audit_repository.append(session, take_pending(session), alone=True)
+            taken = take_pending(session)
+            await audit_repository.append(session, settled(taken, status=work.status or 200, refusal=None), alone=True)
             if began_at_database(session):
                 await session.commit()
             # else nothing was sent but the autocommitted audit append: closing the session ends it (~80 µs less)
+        except BaseException as exc:
+            await session.rollback()
+            # The call failed, but what it was allowed or denied is still recorded, on its own, as a refusal.
+            await _write_audit_alone(session, exc, [*taken, *take_pending(session)])
+            raise
         finally:
             del request.scope[_SESSION]
 
 
-async def _write_audit_alone(session: AsyncSession) -> None:
-    pending = take_pending(session)
+async def _write_audit_alone(session: AsyncSession, exc: BaseException, records: list[AuditRecord]) -> None:
+    """``records``: every record of the call, those already taken for a commit that then failed included."""
+    status, refusal = refusal_of(exc)
+    pending = settled(records, status=status, refusal=refusal)
     if pending:
         await audit_repository.append(session, pending, alone=True)
         await session.commit()

@@ -35,7 +35,7 @@ async def test_who_accessed_a_person(
     page = first.json()
     assert [(e["operation"], e["outcome"]) for e in page["items"]] == [
         ("openDossier", "permit"),
-        ("readDossier", "permit"),
+        ("getDossier", "permit"),
     ]
     second = await auditor.post(
         "/auditEvents/query", {"ssin": person.ssin, "from": TODAY, "to": TODAY, "pageSize": 2, "page": page["next"]}
@@ -87,7 +87,7 @@ async def test_an_organisations_auditor_sees_its_own_users_only(
     own = (await solidaris.post("/auditEvents/query", period)).json()["items"]
     assert [(e["userSsin"], e["operation"]) for e in own] == [
         (colleague, "openDossier"),
-        (other_colleague, "readDossier"),
+        (other_colleague, "getDossier"),
     ]
     assert {e["organisation"] for e in own} == {tokens.organisation("Solidaris").enterprise_number}
     # Naming the person does not widen an organisation's auditor's view (the auditor's own first query, a Solidaris
@@ -96,10 +96,10 @@ async def test_an_organisations_auditor_sees_its_own_users_only(
     assert [e["id"] for e in named[:2]] == [e["id"] for e in own]
     assert [(e["operation"], e["reason"]) for e in named[2:]] == [("queryAuditEvents", "ownOrganisation")]
     one_user = (await solidaris.post("/auditEvents/query", {**period, "userSsin": other_colleague})).json()["items"]
-    assert [e["operation"] for e in one_user] == ["readDossier"]
+    assert [e["operation"] for e in one_user] == ["getDossier"]
 
     vdab = (await Caller(client, tokens.token("VDAB", ["auditor"])).post("/auditEvents/query", period)).json()
-    assert [e["operation"] for e in vdab["items"]] == ["readDossier"]
+    assert [e["operation"] for e in vdab["items"]] == ["getDossier"]
     # INAMI's auditor without a person sees INAMI's own users: none here.
     inami = await Caller(client, tokens.token("INAMI", ["auditor"])).post("/auditEvents/query", period)
     assert inami.json()["items"] == []

@@ -37,7 +37,7 @@ def test_cold_decision_bench_runs(repo_root: Path, tmp_path: Path) -> None:
 
 def test_decision_list_bench_runs(repo_root: Path, tmp_path: Path) -> None:
     result, _ = run_bench(repo_root, tmp_path / "list.json", "decision_list", "--rows", "300", "--rounds", "1")
-    assert set(result["ms"]) == {"without audit", "with audit", "deep, with audit"}
+    assert set(result["ms"]) == {"without either", "re-check + audit", "deep, both"}
 
 
 def test_http_load_bench_runs(repo_root: Path, tmp_path: Path) -> None:

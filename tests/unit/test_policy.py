@@ -212,12 +212,12 @@ REASON_CASES = [
         Reason.NO_LINK,
     ),
     (
-        "replaced SSIN, even for INAMI",
+        "replaced SSIN, its successor unknown to the decision: told to nobody",
         INAMI,
         Role.SOCIAL_EXPERT,
         PersonLinks(SSIN, replaced_by=NEW_SSIN),
         False,
-        Reason.REPLACED_SSIN,
+        Reason.NO_LINK,
     ),
 ]
 
@@ -231,9 +231,39 @@ def test_reasons(name: str, caller: Caller, role: Role, links: PersonLinks, allo
     assert (decision.allowed, decision.reason) == (allowed, reason)
 
 
-def test_replaced_ssin_names_its_successor() -> None:
-    decision = decide(INAMI, Action.CONSULT_DOSSIER, PersonLinks(SSIN, replaced_by=NEW_SSIN))
-    assert decision.replaced_by == NEW_SSIN
+def test_replaced_ssin_names_its_successor_to_inami() -> None:
+    successor = PersonLinks(NEW_SSIN)
+    decision = decide(INAMI, Action.CONSULT_DOSSIER, PersonLinks(SSIN, replaced_by=NEW_SSIN), successor)
+    assert (decision.reason, decision.replaced_by) == (Reason.REPLACED_SSIN, NEW_SSIN)
+
+
+@pytest.mark.parametrize(
+    ("caller", "successor", "reason"),
+    [
+        (CM, PersonLinks(NEW_SSIN, insurer_oa_number=100), Reason.REPLACED_SSIN),
+        (CM, PersonLinks(NEW_SSIN, insurer_oa_number=300), Reason.NO_LINK),
+        (SOLIDARIS, PersonLinks(NEW_SSIN, insurer_oa_number=100), Reason.NO_LINK),
+        (VDAB, PersonLinks(NEW_SSIN, regional_services=frozenset({VDAB.enterprise_number})), Reason.REPLACED_SSIN),
+        (VDAB, PersonLinks(NEW_SSIN), Reason.NO_LINK),
+        (IDEWE, PersonLinks(NEW_SSIN, insurer_oa_number=100), Reason.NO_LINK),
+        (CM, PersonLinks(NEW_SSIN, registered=False), Reason.NO_LINK),
+        (CM, PersonLinks(NEW_SSIN, insurer_oa_number=100, death_date=date(2026, 1, 2)), Reason.DECEASED),
+        (CM, None, Reason.NO_LINK),
+    ],
+)
+def test_replaced_ssin_is_told_only_to_an_organisation_linked_under_the_new_one(
+    caller: Caller, successor: PersonLinks | None, reason: Reason
+) -> None:
+    who = Caller(caller.organisation_type, caller.enterprise_number, caller.oa_number, frozenset({Role.ADMINISTRATIVE}))
+    if caller.organisation_type is OrganisationType.REGIONAL_SERVICE:
+        who = Caller(who.organisation_type, who.enterprise_number, who.oa_number, frozenset({Role.REFERENCE_ADVISOR}))
+    # the old SSIN's own links say nothing once it is replaced: even the old insurer learns nothing from them
+    decision = decide(
+        who, Action.CONSULT_DOSSIER, PersonLinks(SSIN, replaced_by=NEW_SSIN, insurer_oa_number=100), successor
+    )
+    assert not decision.allowed
+    assert decision.reason is reason
+    assert decision.replaced_by == (NEW_SSIN if reason is Reason.REPLACED_SSIN else None)
 
 
 @pytest.mark.parametrize(

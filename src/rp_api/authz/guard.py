@@ -73,9 +73,24 @@ async def authenticate_working_role(
     looked at, like a role that does not belong to its organisation type. (One dependency, not two: each costs
     FastAPI ~25-35 µs a call.)"""
     principal = await authenticate(request, credentials)
-    if not works_on_dossiers(principal.roles):
+    if not works_on_dossiers(principal.roles) and not request.scope.get(PERSON_NAMED_CALL):
         raise MissingPermission("An auditor's token reads the audit log only")
     return principal
+
+
+OPERATION = "rp.operation"
+"""The operationId of the call (set by the route class): the operation every audit record of the call names."""
+PERSON_NAMED_CALL = "rp.person_named"
+"""Set by the route class for an endpoint that names one person: there an auditor's token is refused by the person
+guard, once the person is known, so that the refusal is recorded for that person."""
+
+
+def refuse_audit_only(request: Request) -> None:
+    """An auditor's token gets 403 from an endpoint that names a person, whatever the call met on its way (its guard
+    refuses it and records the refusal; should a path skip the guard, the call is refused here and rolled back)."""
+    principal = request.scope.get(_PRINCIPAL)
+    if isinstance(principal, Principal) and not works_on_dossiers(principal.roles):
+        raise MissingPermission("An auditor's token reads the audit log only")
 
 
 def principal_of(request: Request) -> Principal:

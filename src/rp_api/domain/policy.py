@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from rp_api.authz.principal import Principal
 from rp_api.domain.actors import OrganisationType, Role
 from rp_api.domain.links import PersonLinks
+from rp_api.domain.principal import Principal
 
 DELIBERATION = "CSI/CSSS 26/060"
 
@@ -35,6 +35,28 @@ class Reason(StrEnum):
     DECEASED = "deceased"
     REPLACED_SSIN = "replacedSsin"
     ROLE_NOT_ALLOWED = "roleNotAllowed"
+    AUDIT_ONLY_ROLE = "auditOnlyRole"
+    """An auditor's token names a person: refused (403) without looking the person up, and recorded."""
+
+
+class Refusal(StrEnum):
+    """Why a call that passed the person guard was refused later on: what the audit record of the person says when
+    the call failed after its access decision (the permit is never recorded for a call that revealed nothing)."""
+
+    ROLE_NOT_ALLOWED = "roleNotAllowed"
+    """A role check of the use case refused (403)."""
+    WORKFLOW_STATE = "workflowState"
+    """The resource's state does not allow it (409)."""
+    PRECONDITION_FAILED = "preconditionFailed"
+    """``If-Match`` missing or stale (428, 412)."""
+    INVALID_INPUT = "invalidInput"
+    """The input was refused after the person was known (400, 422)."""
+    NOT_FOUND = "notFound"
+    """The resource is not one the caller may see (404)."""
+    UPSTREAM_UNAVAILABLE = "upstreamUnavailable"
+    """A source the call needed did not answer (503) or answered garbage (502)."""
+    ERROR = "error"
+    """Anything else (500)."""
 
 
 PHYSICIAN_ROLES = frozenset(
@@ -120,11 +142,18 @@ def _role_allows(roles: frozenset[Role], action: Action) -> bool:
     return False
 
 
-def decide(caller: Caller, action: Action, links: PersonLinks) -> Decision:
+def decide(caller: Caller, action: Action, links: PersonLinks, successor: PersonLinks | None = None) -> Decision:
+    """``successor``: for a replaced SSIN, the links of the SSIN that replaces it (the last of a chain A → B → C).
+    The new SSIN is told only to an organisation linked to the person under it (INAMI always); anyone else gets the
+    same answer as for an unlinked person, so that an SSIN's existence and successor cannot be probed."""
     if not links.registered:
         return _deny(Reason.UNKNOWN_PERSON)
     if links.replaced_by is not None:
-        return _deny(Reason.REPLACED_SSIN, replaced_by=links.replaced_by)
+        if successor is None or not successor.registered or _link(caller, successor) is None:
+            return _deny(Reason.NO_LINK)
+        if successor.deceased and caller.organisation_type is not OrganisationType.INAMI:
+            return _deny(Reason.DECEASED)
+        return _deny(Reason.REPLACED_SSIN, replaced_by=successor.ssin)
     link = _link(caller, links)
     if link is None:
         return _deny(Reason.NO_LINK)

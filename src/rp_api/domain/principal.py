@@ -1,4 +1,5 @@
-"""The principal: who is calling, as established from a verified token and the organisation registry."""
+"""The principal: who is calling, as established from a verified token and the organisation registry (pure data;
+built by :mod:`rp_api.authz.tokens`)."""
 
 from __future__ import annotations
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -18,6 +19,15 @@ from rp_api.repositories.driver import detached, driver_of, row_of
 
 async def get(session: AsyncSession, dossier_id: uuid.UUID) -> Dossier | None:
     return await session.get(Dossier, dossier_id)
+
+
+async def ssins_of(session: AsyncSession, dossier_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """The person (SSIN) of each dossier that still exists."""
+    wanted = list(set(dossier_ids))
+    if not wanted:
+        return {}
+    query = select(Dossier.id, Dossier.ssin).where(Dossier.id.in_(wanted))
+    return {dossier_id: ssin for dossier_id, ssin in (await session.execute(query)).all()}
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,8 @@
-"""Idempotency records: the first successful answer to a POST, per organisation and key."""
+"""Idempotency records: per organisation, user and key, the first successful answer's status and resource id."""
 
 from __future__ import annotations
 
-from typing import Any
+import uuid
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
@@ -11,7 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from rp_api.models.idempotency import IdempotencyRecord
 
 
-async def claim(session: AsyncSession, *, organisation: str, key: str, fingerprint: bytes) -> IdempotencyRecord | None:
+async def claim(
+    session: AsyncSession, *, organisation: str, user_key: str, key: str, fingerprint: bytes
+) -> IdempotencyRecord | None:
     """Claim the key for this request; returns the earlier record when the key was used before.
 
     A concurrent request with the same key waits on the primary key until the first one commits (then gets its
@@ -20,7 +22,7 @@ async def claim(session: AsyncSession, *, organisation: str, key: str, fingerpri
     claimed = (
         await session.execute(
             insert(IdempotencyRecord)
-            .values(organisation=organisation, key=key, fingerprint=fingerprint)
+            .values(organisation=organisation, user_key=user_key, key=key, fingerprint=fingerprint)
             .on_conflict_do_nothing()
             .returning(IdempotencyRecord.key)
         )
@@ -28,16 +30,28 @@ async def claim(session: AsyncSession, *, organisation: str, key: str, fingerpri
     if claimed is not None:
         return None
     query = select(IdempotencyRecord).where(
-        IdempotencyRecord.organisation == organisation, IdempotencyRecord.key == key
+        IdempotencyRecord.organisation == organisation,
+        IdempotencyRecord.user_key == user_key,
+        IdempotencyRecord.key == key,
     )
     return (await session.execute(query)).scalar_one()
 
 
 async def remember(
-    session: AsyncSession, *, organisation: str, key: str, status_code: int, body: Any, headers: dict[str, str]
+    session: AsyncSession,
+    *,
+    organisation: str,
+    user_key: str,
+    key: str,
+    status_code: int,
+    resource_id: uuid.UUID | None,
 ) -> None:
     await session.execute(
         update(IdempotencyRecord)
-        .where(IdempotencyRecord.organisation == organisation, IdempotencyRecord.key == key)
-        .values(status_code=status_code, body=body, headers=headers)
+        .where(
+            IdempotencyRecord.organisation == organisation,
+            IdempotencyRecord.user_key == user_key,
+            IdempotencyRecord.key == key,
+        )
+        .values(status_code=status_code, resource_id=resource_id)
     )

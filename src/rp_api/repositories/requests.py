@@ -30,14 +30,15 @@ async def get(session: AsyncSession, request_id: uuid.UUID) -> Request | None:
     return await session.get(Request, request_id)
 
 
-async def many(session: AsyncSession, request_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, tuple[Request, str]]:
-    """Requests by id, each with its person's SSIN, locked for the rest of the transaction."""
+async def many(
+    session: AsyncSession, request_ids: Sequence[uuid.UUID], *, lock: bool = True
+) -> dict[uuid.UUID, tuple[Request, str]]:
+    """Requests by id, each with its person's SSIN; locked for the rest of the transaction unless ``lock`` is off."""
     query = (
-        select(Request, Dossier.ssin)
-        .join(Dossier, Dossier.id == Request.dossier_id)
-        .where(Request.id.in_(request_ids))
-        .with_for_update(of=Request)
+        select(Request, Dossier.ssin).join(Dossier, Dossier.id == Request.dossier_id).where(Request.id.in_(request_ids))
     )
+    if lock:
+        query = query.with_for_update(of=Request)
     return {request.id: (request, ssin) for request, ssin in (await session.execute(query)).all()}
 
 
@@ -53,6 +54,23 @@ async def is_party(session: AsyncSession, request_id: uuid.UUID, enterprise_numb
         RequestParty.request_id == request_id, RequestParty.enterprise_number == enterprise_number
     )
     return (await session.execute(query)).first() is not None
+
+
+async def round_with_persons(
+    session: AsyncSession, round_id: uuid.UUID
+) -> tuple[DecisionRound, list[tuple[Decision, str]]] | None:
+    """A recorded round with its decisions, each with its person's SSIN."""
+    found = await session.get(DecisionRound, round_id)
+    if found is None:
+        return None
+    query = (
+        select(Decision, Dossier.ssin)
+        .join(Request, Request.id == Decision.request_id)
+        .join(Dossier, Dossier.id == Request.dossier_id)
+        .where(Decision.round_id == round_id)
+        .order_by(Decision.id)
+    )
+    return found, [(decision, ssin) for decision, ssin in (await session.execute(query)).all()]
 
 
 async def add_round(session: AsyncSession, decision_round: DecisionRound, decisions: list[Decision]) -> None:
@@ -114,10 +132,13 @@ async def add_hours(session: AsyncSession, reports: list[HoursReport]) -> None:
     await session.flush()
 
 
-async def hours_list(session: AsyncSession, *, party: str | None, month: str) -> Sequence[Row[HoursReport, str]]:
-    """The current version of every line of the month, for one party or all (INAMI)."""
+async def hours_list(
+    session: AsyncSession, *, party: str | None, month: str
+) -> Sequence[Row[HoursReport, str, uuid.UUID]]:
+    """The current version of every line of the month (with the person's SSIN and dossier), for one party or all
+    (INAMI)."""
     latest = (
-        select(HoursReport, Dossier.ssin)
+        select(HoursReport, Dossier.ssin, Dossier.id)
         .join(Request, Request.id == HoursReport.request_id)
         .join(Dossier, Dossier.id == Request.dossier_id)
         .where(HoursReport.month == month)

@@ -9,15 +9,17 @@ from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
+from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from starlette.responses import Response
 
+from rp_api.authz.guard import OPERATION, PERSON_NAMED_CALL, refuse_audit_only
+from rp_api.authz.person_guard import PERSON_NAMED
 from rp_api.db import unit_of_work
 from rp_api.limits import ensure_json_body, query_parameters, refuse_unknown_query_parameters
 from rp_api.problems import PROBLEM_MEDIA_TYPE
 from rp_api.schemas.problem import Problem
-
-API_PREFIX = "/rp/v1"
+from rp_api.urls import API_PREFIX
 
 
 def problem_response(description: str) -> dict[str, Any]:
@@ -43,14 +45,33 @@ class ApiRoute(APIRoute):
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
         known = query_parameters(self.dependant)
+        person_named = _names_a_person(self.dependant)
+        operation = self.operation_id
 
         async def in_unit_of_work(request: Request) -> Response:
             refuse_unknown_query_parameters(request, known)
             ensure_json_body(request)
-            async with unit_of_work(request):
-                return await handler(request)
+            request.scope[OPERATION] = operation
+            if person_named:
+                request.scope[PERSON_NAMED_CALL] = True
+            async with unit_of_work(request) as work:
+                try:
+                    response = await handler(request)
+                except Exception:
+                    if person_named:
+                        refuse_audit_only(request)  # an auditor gets 403, whatever else went wrong
+                    raise
+                if person_named:
+                    refuse_audit_only(request)  # fail closed, should a path have skipped the guard
+                work.answered(response.status_code)
+                return response
 
         return in_unit_of_work
+
+
+def _names_a_person(dependant: Dependant) -> bool:
+    """Whether the endpoint depends on the guard of a named person (see rp_api.authz.person_guard)."""
+    return any(getattr(sub.call, PERSON_NAMED, False) or _names_a_person(sub) for sub in dependant.dependencies)
 
 
 def api_router(**kwargs: Any) -> APIRouter:

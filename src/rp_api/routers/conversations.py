@@ -8,11 +8,10 @@ from typing import Annotated
 from fastapi import Path, Query, Request
 from fastapi.responses import Response
 
-from rp_api.authz.guard import CurrentPrincipal
-from rp_api.authz.person_guard import GuardedPerson
+from rp_api.authz.person_guard import GuardedList, GuardedPerson
 from rp_api.db import DbSession
 from rp_api.responses import ModelResponse
-from rp_api.routers import API_PREFIX, api_router, problem_response
+from rp_api.routers import api_router, problem_response
 from rp_api.schemas.conversation import (
     ConversationIn,
     ConversationList,
@@ -25,6 +24,7 @@ from rp_api.schemas.conversation import (
 )
 from rp_api.services import conversations as service
 from rp_api.services import dossiers, events
+from rp_api.urls import API_PREFIX
 
 router = api_router(
     tags=["Conversations"],
@@ -109,13 +109,13 @@ async def mark_read(
 )
 async def read_events(
     session: DbSession,
-    principal: CurrentPrincipal,
+    guard: GuardedList,
     after: Annotated[
         str, Query(min_length=1, max_length=100, description="0 to start, then a position.")
     ] = events.START,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> Response:
     page: EventPage = await events.page(
-        session, principal, after, limit=limit, self_link=f"{API_PREFIX}/events?after={after}"
+        session, guard, after, limit=limit, self_link=f"{API_PREFIX}/events?after={after}"
     )
     return ModelResponse(page)

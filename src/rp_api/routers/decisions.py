@@ -7,8 +7,7 @@ from typing import Annotated, Any
 from fastapi import Query, Request
 from fastapi.responses import Response
 
-from rp_api.authz.guard import CurrentPrincipal
-from rp_api.authz.person_guard import GuardedPerson
+from rp_api.authz.person_guard import GuardedList, GuardedPerson
 from rp_api.db import DbSession
 from rp_api.i18n import language
 from rp_api.idempotency import Idempotency
@@ -25,7 +24,7 @@ from rp_api.schemas.request import (
     HoursReportIn,
 )
 from rp_api.services import decisions as service
-from rp_api.tracing import trace_id_of
+from rp_api.services import hours
 
 router = api_router(tags=["Decisions and hours"])
 BATCH_PROBLEMS: dict[int | str, dict[str, Any]] = {
@@ -46,10 +45,12 @@ BATCH_PROBLEMS: dict[int | str, dict[str, Any]] = {
 )
 async def record_round(body: DecisionRoundIn, request: Request, session: DbSession, guard: GuardedPerson) -> Response:
     idempotency = Idempotency(request, session, guard.principal)
-    if replayed := await idempotency.replay(body.model_dump(mode="json", by_alias=True)):
-        return replayed
+    earlier = await idempotency.earlier(body.model_dump(mode="json", by_alias=True))
+    if earlier is not None and earlier.resource_id is not None:
+        again = await service.read_round(session, guard, earlier.resource_id, operation="recordDecisionRound")
+        return earlier.answer(ModelResponse(again))
     recorded = await service.record_round(session, guard, body, lang=language(request.headers.get("accept-language")))
-    return await idempotency.remember(ModelResponse(recorded, status_code=201))
+    return await idempotency.remember(ModelResponse(recorded, status_code=201), recorded.id)
 
 
 @router.get(
@@ -62,7 +63,7 @@ async def record_round(body: DecisionRoundIn, request: Request, session: DbSessi
 async def list_decisions(
     request: Request,
     session: DbSession,
-    principal: CurrentPrincipal,
+    guard: GuardedList,
     week: Annotated[str | None, Query(pattern=WEEK_PATTERN, description="ISO week, e.g. 2026-W47.")] = None,
     decided_from: Annotated[IsoDate | None, Query(alias="from")] = None,
     decided_to: Annotated[IsoDate | None, Query(alias="to")] = None,
@@ -71,8 +72,7 @@ async def list_decisions(
 ) -> Response:
     decisions = await service.decision_list(
         session,
-        principal,
-        trace_id_of(request.scope) or "",
+        guard,
         week=week,
         decided_from=decided_from,
         decided_to=decided_to,
@@ -95,9 +95,10 @@ async def list_decisions(
 )
 async def report_hours(body: HoursReportIn, request: Request, session: DbSession, guard: GuardedPerson) -> Response:
     idempotency = Idempotency(request, session, guard.principal)
-    if replayed := await idempotency.replay(body.model_dump(mode="json", by_alias=True)):
-        return replayed
-    reported = await service.report_hours(session, guard, body, lang=language(request.headers.get("accept-language")))
+    earlier = await idempotency.earlier(body.model_dump(mode="json", by_alias=True))
+    if earlier is not None:
+        return earlier.answer(ModelResponse(await hours.read_reported(session, guard, body)))
+    reported = await hours.report_hours(session, guard, body, lang=language(request.headers.get("accept-language")))
     return await idempotency.remember(ModelResponse(reported))
 
 
@@ -110,10 +111,8 @@ async def report_hours(body: HoursReportIn, request: Request, session: DbSession
 async def list_hours(
     request: Request,
     session: DbSession,
-    principal: CurrentPrincipal,
+    guard: GuardedList,
     month: Annotated[str, Query(pattern=MONTH_PATTERN, description="e.g. 2027-01")],
 ) -> Response:
-    hours = await service.hours_list(
-        session, principal, trace_id_of(request.scope) or "", month=month, self_link=f"{request.url.path}?month={month}"
-    )
-    return ModelResponse(hours)
+    listed = await hours.hours_list(session, guard, month=month, self_link=f"{request.url.path}?month={month}")
+    return ModelResponse(listed)

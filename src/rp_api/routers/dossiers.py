@@ -8,14 +8,17 @@ from typing import Annotated
 from fastapi import Path, Request
 from fastapi.responses import Response
 
-from rp_api.authz.person_guard import GuardedPerson
+from rp_api.authz.links import LinkResolver
+from rp_api.authz.organisations import OrganisationRegistry
+from rp_api.authz.person_guard import GuardedList, GuardedPerson
 from rp_api.db import DbSession
 from rp_api.idempotency import Idempotency
 from rp_api.preconditions import etag
 from rp_api.responses import ModelResponse
-from rp_api.routers import API_PREFIX, api_router, problem_response
+from rp_api.routers import api_router, problem_response
 from rp_api.schemas.dossier import DossierOpen, DossierOut, DossierPage, DossierQuery
 from rp_api.services import dossiers
+from rp_api.urls import API_PREFIX
 
 router = api_router(
     tags=["Dossiers"],
@@ -41,19 +44,31 @@ DossierId = Annotated[uuid.UUID, Path(alias="dossierId", description="The dossie
 )
 async def open_dossier(body: DossierOpen, request: Request, session: DbSession, guard: GuardedPerson) -> Response:
     idempotency = Idempotency(request, session, guard.principal)
-    if replayed := await idempotency.replay(body.model_dump(mode="json", by_alias=True)):
-        return replayed
+    earlier = await idempotency.earlier(body.model_dump(mode="json", by_alias=True))
+    if earlier is not None and earlier.resource_id is not None:
+        # A replay reads the dossier again, as the caller may see it now (guard, view and audit as for any read).
+        contents = await dossiers.load_with_contents(session, earlier.resource_id)
+        view = await dossiers.read_dossier(guard, _resolver(request), _registry(request), contents, "openDossier")
+        return earlier.answer(ModelResponse(view, headers=_headers(contents.dossier.id, contents.dossier.version)))
     dossier, created = await dossiers.open_dossier(session, guard, body.ssin)
     contents = await dossiers.load_with_contents(session, dossier.id)
-    view = await dossiers.read_dossier(
-        guard, request.app.state.link_resolver, request.app.state.registry, contents, already_checked=True
-    )
-    response = ModelResponse(
-        view,
-        status_code=201 if created else 200,
-        headers={"Location": f"{API_PREFIX}/dossiers/{dossier.id}", "ETag": etag(dossier.version)},
-    )
-    return await idempotency.remember(response)
+    view = await dossiers.read_dossier(guard, _resolver(request), _registry(request), contents, already_checked=True)
+    response = ModelResponse(view, status_code=201 if created else 200, headers=_headers(dossier.id, dossier.version))
+    return await idempotency.remember(response, dossier.id)
+
+
+def _headers(dossier_id: uuid.UUID, version: int) -> dict[str, str]:
+    return {"Location": f"{API_PREFIX}/dossiers/{dossier_id}", "ETag": etag(version)}
+
+
+def _resolver(request: Request) -> LinkResolver:
+    resolver: LinkResolver = request.app.state.link_resolver
+    return resolver
+
+
+def _registry(request: Request) -> OrganisationRegistry:
+    registry: OrganisationRegistry = request.app.state.registry
+    return registry
 
 
 @router.get(
@@ -65,7 +80,7 @@ async def open_dossier(body: DossierOpen, request: Request, session: DbSession, 
 )
 async def get_dossier(dossier_id: DossierId, request: Request, session: DbSession, guard: GuardedPerson) -> Response:
     contents = await dossiers.load_with_contents(session, dossier_id)
-    view = await dossiers.read_dossier(guard, request.app.state.link_resolver, request.app.state.registry, contents)
+    view = await dossiers.read_dossier(guard, _resolver(request), _registry(request), contents)
     return ModelResponse(view, headers={"ETag": etag(contents.dossier.version)})
 
 
@@ -75,6 +90,6 @@ async def get_dossier(dossier_id: DossierId, request: Request, session: DbSessio
     summary="The dossiers the caller's organisation takes part in",
     response_model=DossierPage,
 )
-async def query_dossiers(query: DossierQuery, session: DbSession, guard: GuardedPerson) -> Response:
+async def query_dossiers(query: DossierQuery, session: DbSession, guard: GuardedList) -> Response:
     page = await dossiers.query_dossiers(session, guard, query, f"{API_PREFIX}/dossiers/query")
     return ModelResponse(page)

@@ -16,7 +16,7 @@ from rp_api.i18n import language
 from rp_api.idempotency import Idempotency
 from rp_api.preconditions import etag, require_if_match
 from rp_api.responses import ModelResponse
-from rp_api.routers import API_PREFIX, api_router, problem_response
+from rp_api.routers import api_router, problem_response
 from rp_api.schemas.registration_form import (
     FormContent,
     RegistrationFormList,
@@ -25,6 +25,7 @@ from rp_api.schemas.registration_form import (
 )
 from rp_api.services import dossiers
 from rp_api.services import registration_forms as forms
+from rp_api.urls import API_PREFIX
 
 router = api_router(
     tags=["Registration forms"],
@@ -66,11 +67,20 @@ async def create_form(
     dossier_id: DossierId, content: FormContent, request: Request, session: DbSession, guard: GuardedPerson
 ) -> Response:
     idempotency = Idempotency(request, session, guard.principal)
-    if replayed := await idempotency.replay(content.model_dump(mode="json", by_alias=True)):
-        return replayed
+    earlier = await idempotency.earlier(content.model_dump(mode="json", by_alias=True))
+    if earlier is not None and earlier.resource_id is not None:
+        return earlier.answer(await _read_again(session, guard, earlier.resource_id, "createRegistrationForm", True))
     dossier = await dossiers.load(session, dossier_id)
     form = await forms.create(session, guard, dossier, content)
-    return await idempotency.remember(_answer(guard, form, 201, location=True))
+    return await idempotency.remember(_answer(guard, form, 201, location=True), form.id)
+
+
+async def _read_again(
+    session: DbSession, guard: PersonGuard, form_id: uuid.UUID, operation: str, location: bool = False
+) -> Response:
+    """An idempotent replay: the form read again, as the caller may see it now (guard, view and audit)."""
+    form, _ = await forms.load_readable(session, guard, form_id, action=Action.CONSULT_DOSSIER, operation=operation)
+    return _answer(guard, form, location=location)
 
 
 @router.get(
@@ -94,7 +104,7 @@ async def list_forms(dossier_id: DossierId, session: DbSession, guard: GuardedPe
 )
 async def get_form(form_id: FormId, session: DbSession, guard: GuardedPerson) -> Response:
     form, _ = await forms.load_readable(
-        session, guard, form_id, action=Action.CONSULT_DOSSIER, operation="readRegistrationForm"
+        session, guard, form_id, action=Action.CONSULT_DOSSIER, operation="getRegistrationForm"
     )
     return _answer(guard, form)
 
@@ -127,15 +137,17 @@ async def _transition(
     decision: TargetGroupDecisionIn | None = None,
 ) -> Response:
     idempotency = Idempotency(request, session, guard.principal)
-    if replayed := await idempotency.replay(decision.model_dump(mode="json", by_alias=True) if decision else {}):
-        return replayed
+    operation = f"{action}RegistrationForm"
+    earlier = await idempotency.earlier(decision.model_dump(mode="json", by_alias=True) if decision else {})
+    if earlier is not None:
+        return earlier.answer(await _read_again(session, guard, form_id, operation))
     form, dossier = await forms.load_readable(
-        session, guard, form_id, action=Action.CONTRIBUTE_TO_DOSSIER, operation=f"{action}RegistrationForm"
+        session, guard, form_id, action=Action.CONTRIBUTE_TO_DOSSIER, operation=operation
     )
     require_if_match(request, form.version)
     lang = language(request.headers.get("accept-language"))
     form = await forms.change(session, guard, form, dossier, action, lang=lang, decision=decision)
-    return await idempotency.remember(_answer(guard, form))
+    return await idempotency.remember(_answer(guard, form), form.id)
 
 
 @router.post(

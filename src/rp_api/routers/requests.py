@@ -15,12 +15,12 @@ from rp_api.domain.requests import RequestAction
 from rp_api.i18n import language
 from rp_api.idempotency import Idempotency
 from rp_api.preconditions import etag, require_if_match
-from rp_api.repositories import requests as repository
 from rp_api.responses import ModelResponse
-from rp_api.routers import API_PREFIX, api_router, problem_response
+from rp_api.routers import api_router, problem_response
 from rp_api.schemas.request import MedicalText, RequestIn, RequestOut, ValidationIn
 from rp_api.services import dossiers
 from rp_api.services import requests as service
+from rp_api.urls import API_PREFIX
 
 router = api_router(
     tags=["Requests"],
@@ -42,7 +42,7 @@ CHANGE_PROBLEMS: dict[int | str, dict[str, Any]] = {
 async def _answer(
     session: DbSession, guard: PersonGuard, request: Any, status: int = 200, location: bool = False
 ) -> Response:
-    decision = (await repository.decisions_of(session, [request.id])).get(request.id)
+    decision = await service.decision_of(session, request.id)
     headers = {"ETag": etag(request.version)}
     if location:
         headers["Location"] = f"{API_PREFIX}/requests/{request.id}"
@@ -64,8 +64,9 @@ async def submit_request(
     dossier_id: DossierId, body: RequestIn, request: Request, session: DbSession, guard: GuardedPerson
 ) -> Response:
     idempotency = Idempotency(request, session, guard.principal)
-    if replayed := await idempotency.replay(body.model_dump(mode="json", by_alias=True)):
-        return replayed
+    earlier = await idempotency.earlier(body.model_dump(mode="json", by_alias=True))
+    if earlier is not None and earlier.resource_id is not None:
+        return earlier.answer(await _read_again(session, guard, earlier.resource_id, "submitRequest", location=True))
     dossier = await dossiers.load(session, dossier_id)
     created = await service.submit(
         session,
@@ -76,7 +77,15 @@ async def submit_request(
         body,
         lang=language(request.headers.get("accept-language")),
     )
-    return await idempotency.remember(await _answer(session, guard, created, 201, location=True))
+    return await idempotency.remember(await _answer(session, guard, created, 201, location=True), created.id)
+
+
+async def _read_again(
+    session: DbSession, guard: PersonGuard, request_id: uuid.UUID, operation: str, *, location: bool = False
+) -> Response:
+    """An idempotent replay: the request read again, as the caller may see it now (guard, view and audit)."""
+    found, _ = await service.load(session, guard, request_id, action=Action.CONSULT_DOSSIER, operation=operation)
+    return await _answer(session, guard, found, location=location)
 
 
 @router.get(
@@ -86,7 +95,7 @@ async def submit_request(
     response_model=RequestOut,
 )
 async def get_request(request_id: RequestId, session: DbSession, guard: GuardedPerson) -> Response:
-    found, _ = await service.load(session, guard, request_id, action=Action.CONSULT_DOSSIER, operation="readRequest")
+    found, _ = await service.load(session, guard, request_id, action=Action.CONSULT_DOSSIER, operation="getRequest")
     return await _answer(session, guard, found)
 
 
@@ -102,15 +111,17 @@ async def _act(
     text: str | None = None,
 ) -> Response:
     idempotency = Idempotency(request, session, guard.principal)
-    if replayed := await idempotency.replay(body.model_dump(mode="json", by_alias=True) if body else {}):
-        return replayed
+    operation = f"{action}Request"
+    earlier = await idempotency.earlier(body.model_dump(mode="json", by_alias=True) if body else {})
+    if earlier is not None:
+        return earlier.answer(await _read_again(session, guard, request_id, operation))
     found, dossier = await service.load(
-        session, guard, request_id, action=Action.CONTRIBUTE_TO_DOSSIER, operation=f"{action}Request"
+        session, guard, request_id, action=Action.CONTRIBUTE_TO_DOSSIER, operation=operation
     )
     require_if_match(request, found.version)
     lang = language(request.headers.get("accept-language"))
     changed = await service.act(session, guard, found, dossier, action, lang=lang, motivation=motivation, text=text)
-    return await idempotency.remember(await _answer(session, guard, changed))
+    return await idempotency.remember(await _answer(session, guard, changed), changed.id)
 
 
 @router.post(

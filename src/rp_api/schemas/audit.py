@@ -50,12 +50,13 @@ class AuditEventOut(ApiModel):
                     "organisation": "0411159046",
                     "organisationType": "insurer",
                     "roles": ["medicalAdvisor"],
-                    "operation": "readDossier",
+                    "operation": "getDossier",
                     "resourceType": "dossier",
                     "resourceId": "7d1e2f3a-4b5c-4d6e-8f9a-0b1c2d3e4f5a",
                     "outcome": "permit",
                     "reason": "insurerAffiliation",
                     "legalBasis": "CSI/CSSS 26/060",
+                    "status": 200,
                     "traceId": "9a0f8c1e-4d7b-4a4e-9a57-3c1d2f1e0b11",
                 }
             ]
@@ -74,7 +75,10 @@ class AuditEventOut(ApiModel):
     resource_id: str | None = None
     outcome: str
     reason: str
+    """For a denial: which check refused (noLink, deceased, roleNotAllowed, auditOnlyRole, workflowState,
+    preconditionFailed, invalidInput, notFound, upstreamUnavailable, sourceUnavailable…)."""
     legal_basis: str | None = None
+    status: int | None = Field(default=None, description="The HTTP status the caller got (absent on older records).")
     trace_id: str
 
 

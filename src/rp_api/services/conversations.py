@@ -14,17 +14,26 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from rp_api.authz.links import LinkResolver
 from rp_api.authz.organisations import OrganisationRegistry
 from rp_api.authz.person_guard import PersonGuard
+from rp_api.clients.base import UpstreamBadResponse, UpstreamUnavailable
 from rp_api.domain.actors import ROLES_BY_TYPE
 from rp_api.domain.conversations import refusal
 from rp_api.domain.policy import PHYSICIAN_ROLES, Action, Caller, decide
 from rp_api.models.conversation import Conversation, Message
 from rp_api.models.dossier import Dossier
-from rp_api.problems import INVALID_INPUT, BadRequest, InputIssue, MissingPermission, ResourceNotFound
+from rp_api.problems import (
+    INVALID_INPUT,
+    BadGateway,
+    BadRequest,
+    InputIssue,
+    MissingPermission,
+    ResourceNotFound,
+    ServiceUnavailable,
+)
 from rp_api.repositories import conversations as repository
 from rp_api.repositories import dossiers as dossier_repository
 from rp_api.repositories import feed
-from rp_api.routers import API_PREFIX
 from rp_api.schemas.conversation import ConversationIn, ConversationOut, MessageOut
+from rp_api.urls import API_PREFIX
 
 CONVERSATION = "conversation"
 
@@ -51,7 +60,9 @@ async def create(
     body: ConversationIn,
 ) -> ConversationOut:
     principal = guard.principal
-    await guard(dossier.ssin, Action.CONTRIBUTE_TO_DOSSIER, operation="createConversation", resource_type=CONVERSATION)
+    access = await guard(
+        dossier.ssin, Action.CONTRIBUTE_TO_DOSSIER, operation="createConversation", resource_type=CONVERSATION
+    )
     if body.medical and principal.roles.isdisjoint(PHYSICIAN_ROLES):
         raise MissingPermission("Only physicians (and those under them) open a medical conversation")
     issues = []
@@ -61,7 +72,14 @@ async def create(
             issues.append(InputIssue(INVALID_INPUT, "Unknown organisation", None, "body", f"participants[{index}]"))
             continue
         # Each participant must have access to the person, by its own link (checked now, and again on every read).
-        links = await resolver.resolve(dossier.ssin, organisation.type, trace_id=guard.trace_id)
+        try:
+            links = await resolver.resolve(dossier.ssin, organisation.type, trace_id=guard.trace_id)
+        except UpstreamBadResponse:
+            raise BadGateway() from None
+        except UpstreamUnavailable:
+            raise ServiceUnavailable(
+                "An authentic source does not answer; the participants cannot be checked"
+            ) from None
         caller = Caller(
             organisation.type, organisation.enterprise_number, organisation.oa_number, ROLES_BY_TYPE[organisation.type]
         )
@@ -89,6 +107,7 @@ async def create(
         ),
         participants,
     )
+    guard.names(access, resource_id=str(conversation.id))
     await dossier_repository.touch(session, dossier.id)
     return view(conversation, frozenset(participants))
 
@@ -125,7 +144,7 @@ async def visible_of(session: AsyncSession, guard: PersonGuard, dossier: Dossier
         dossier.ssin,
         Action.CONSULT_DOSSIER,
         operation="listConversations",
-        resource_type=CONVERSATION,
+        resource_type="dossier",
         resource_id=str(dossier.id),
     )
     return [

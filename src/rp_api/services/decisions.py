@@ -1,6 +1,7 @@
-"""INAMI's weekly decision rounds, the decision lists per party, and the hours performed (reports and lists).
+"""INAMI's weekly decision rounds and the decision lists per party (hours are in :mod:`rp_api.services.hours`).
 
-Batches are all or nothing: every item is checked first, and the problem names each offending item.
+Batches are all or nothing: every item is checked first (each person through the guard, each recorded), and the
+problem names each offending item. List lines are re-checked with the caller's current links.
 """
 
 from __future__ import annotations
@@ -10,20 +11,28 @@ import io
 import uuid
 from collections import Counter
 from datetime import UTC, date, datetime
-from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rp_api import cursors
-from rp_api.authz.audit import AuditRecord, record
 from rp_api.authz.person_guard import PersonGuard
-from rp_api.authz.principal import Principal
 from rp_api.domain import requests as rules
-from rp_api.domain.actors import OrganisationType, Role
-from rp_api.domain.policy import DELIBERATION, Action
+from rp_api.domain.actors import OrganisationType
+from rp_api.domain.policy import Action
+from rp_api.domain.principal import Principal
 from rp_api.domain.requests import RequestAction, RequestStatus
-from rp_api.models.request import Decision, DecisionRound, HoursReport
-from rp_api.problems import INVALID_INPUT, BadRequest, InputIssue, ItemsRefused, MissingPermission
+from rp_api.models.request import Decision, DecisionRound
+from rp_api.problems import (
+    INVALID_INPUT,
+    BadGateway,
+    BadRequest,
+    InputIssue,
+    ItemsRefused,
+    MissingPermission,
+    Problem,
+    ResourceNotFound,
+    ServiceUnavailable,
+)
 from rp_api.repositories import dossiers as dossier_repository
 from rp_api.repositories import feed
 from rp_api.repositories import requests as repository
@@ -32,13 +41,10 @@ from rp_api.schemas.request import (
     DecisionListItem,
     DecisionRoundIn,
     DecisionRoundOut,
-    HoursList,
-    HoursListItem,
-    HoursReportIn,
 )
 from rp_api.services.requests import decision_out
 
-LIST_BASIS = f"{DELIBERATION}: party to the request (requester, insurer or regional service)"
+DOSSIER = "dossier"
 
 
 def current_week(today: date) -> str:
@@ -51,20 +57,42 @@ def week_is_future(week: str, today: date) -> bool:
     return (year, number) > tuple(today.isocalendar())[:2]
 
 
+async def check_persons(
+    guard: PersonGuard, people: list[tuple[str, uuid.UUID]], *, action: Action, operation: str
+) -> set[str]:
+    """A batch's persons through the guard, once each and each recorded: ``people`` are (SSIN, request id) of the
+    items (a person named twice is checked and recorded once, on the first request that names them). Returns the
+    SSINs the caller may not see (their items are refused as "no such request", 404 before 403); a source down
+    fails the whole batch (503/502) once every person is recorded. Runs before any row is locked."""
+    hidden: set[str] = set()
+    failure: Problem | None = None
+    for ssin, request_id in first_per_person(people):
+        try:
+            await guard(ssin, action, operation=operation, resource_type="request", resource_id=str(request_id))
+        except (ServiceUnavailable, BadGateway) as exc:
+            failure = failure or exc
+        except Problem:
+            hidden.add(ssin)
+    if failure is not None:
+        raise failure
+    return hidden
+
+
+def first_per_person(people: list[tuple[str, uuid.UUID]]) -> list[tuple[str, uuid.UUID]]:
+    first: dict[str, uuid.UUID] = {}
+    for ssin, request_id in people:
+        first.setdefault(ssin, request_id)
+    return list(first.items())
+
+
 async def record_round(
     session: AsyncSession, guard: PersonGuard, body: DecisionRoundIn, *, lang: str
 ) -> DecisionRoundOut:
     principal = guard.principal
-    if not rules.may_act(
-        RequestAction.APPROVE, organisation_type=principal.organisation_type, roles=principal.roles, is_requester=False
-    ):
-        raise MissingPermission("Only INAMI's social experts record decision rounds")
     today = datetime.now(UTC).date()
     issues = []
     if week_is_future(body.week, today):
-        issues.append(
-            InputIssue(INVALID_INPUT, "The week is in the future", None, "body", "week", body.week, has_value=True)
-        )
+        issues.append(InputIssue(INVALID_INPUT, "The week is in the future", None, "body", "week"))
     counts = Counter(item.request_id for item in body.decisions)
     issues += [
         InputIssue(INVALID_INPUT, "The request appears twice in the round", None, "body", f"decisions[{i}].requestId")
@@ -74,11 +102,24 @@ async def record_round(
     if issues:
         raise BadRequest(issues)
 
+    named = await repository.many(session, [item.request_id for item in body.decisions], lock=False)
+    hidden = await check_persons(
+        guard,
+        [(named[item.request_id][1], item.request_id) for item in body.decisions if item.request_id in named],
+        action=Action.CONTRIBUTE_TO_DOSSIER,
+        operation="recordDecisionRound",
+    )
+    if not rules.may_act(
+        RequestAction.APPROVE, organisation_type=principal.organisation_type, roles=principal.roles, is_requester=False
+    ):
+        raise MissingPermission("Only INAMI's social experts record decision rounds")
+    # Locked only now, once the caller is known to be allowed (links resolved without any lock held); the states
+    # are checked on the locked rows.
     found = await repository.many(session, [item.request_id for item in body.decisions])
     refused = []
     for index, item in enumerate(body.decisions):
         entry = found.get(item.request_id)
-        if entry is None:
+        if entry is None or entry[1] in hidden:
             refused.append({"name": f"decisions[{index}].requestId", "reason": "no such request"})
         elif entry[0].status != RequestStatus.AT_INAMI:
             refused.append(
@@ -91,14 +132,7 @@ async def record_round(
     decision_round = DecisionRound(id=uuid.uuid4(), week=body.week, recorded_by=principal.enterprise_number)
     decisions = []
     for item in body.decisions:
-        request, ssin = found[item.request_id]
-        await guard(
-            ssin,
-            Action.CONTRIBUTE_TO_DOSSIER,
-            operation="decideRequest",
-            resource_type="request",
-            resource_id=str(request.id),
-        )
+        request, _ = found[item.request_id]
         request.status = RequestStatus.APPROVED if item.outcome == "approved" else RequestStatus.REFUSED
         request.updated_at = now
         decisions.append(
@@ -127,32 +161,26 @@ async def record_round(
     return DecisionRoundOut(id=decision_round.id, week=body.week, decisions=[decision_out(d) for d in decisions])
 
 
-def _party(principal: Principal) -> str | None:
+async def read_round(
+    session: AsyncSession, guard: PersonGuard, round_id: uuid.UUID, *, operation: str
+) -> DecisionRoundOut:
+    """A recorded round read again (an idempotent replay): every person through the guard, as the caller is now."""
+    found = await repository.round_with_persons(session, round_id)
+    if found is None:
+        raise ResourceNotFound()
+    decision_round, rows = found
+    for ssin, request_id in first_per_person([(ssin, decision.request_id) for decision, ssin in rows]):
+        await guard(
+            ssin, Action.CONSULT_DOSSIER, operation=operation, resource_type="request", resource_id=str(request_id)
+        )
+    return DecisionRoundOut(
+        id=decision_round.id, week=decision_round.week, decisions=[decision_out(d) for d, _ in rows]
+    )
+
+
+def list_party(principal: Principal) -> str | None:
     """INAMI reads every list; every other organisation, the lists of the requests it is party to."""
     return None if principal.organisation_type is OrganisationType.INAMI else principal.enterprise_number
-
-
-def _audit_listed(
-    session: AsyncSession, principal: Principal, trace_id: str, operation: str, items: list[tuple[str, str]]
-) -> None:
-    """One audit record per person listed (the basis: the caller is party to the request)."""
-    record(
-        session,
-        *(
-            AuditRecord.of(
-                principal,
-                trace_id=trace_id,
-                operation=operation,
-                resource_type="request",
-                resource_id=resource_id,
-                person_ssin=ssin,
-                allowed=True,
-                reason="requestParty" if principal.organisation_type is not OrganisationType.INAMI else "inamiMission",
-                legal_basis=LIST_BASIS,
-            )
-            for ssin, resource_id in items
-        ),
-    )
 
 
 def _after(page: str) -> tuple[datetime, uuid.UUID]:
@@ -162,8 +190,7 @@ def _after(page: str) -> tuple[datetime, uuid.UUID]:
 
 async def decision_list(
     session: AsyncSession,
-    principal: Principal,
-    trace_id: str,
+    guard: PersonGuard,
     *,
     week: str | None,
     decided_from: date | None,
@@ -173,6 +200,7 @@ async def decision_list(
     self_link: str,
     audited: bool = True,
 ) -> DecisionList:
+    principal = guard.principal
     today = datetime.now(UTC).date()
     issues = []
     if (week is None) == (decided_from is None and decided_to is None):
@@ -187,7 +215,7 @@ async def decision_list(
         raise BadRequest(issues)
     rows = await repository.decision_page(
         session,
-        party=_party(principal),
+        party=list_party(principal),
         week=week,
         decided_from=decided_from,
         decided_to=decided_to,
@@ -196,6 +224,18 @@ async def decision_list(
     )
     more = len(rows) > page_size
     rows = rows[:page_size]
+    # Each line's person checked again with the caller's current links (one record per person): a line the caller
+    # may no longer see (no longer linked, deceased, a source down) is left out, and that denial is recorded.
+    granted = (
+        await guard.sift(
+            [(ssin, str(dossier_id)) for _, _, dossier_id, ssin in rows],
+            Action.CONSULT_DOSSIER,
+            operation="listDecisions",
+            resource_type=DOSSIER,
+        )
+        if audited
+        else None
+    )
     items = [
         DecisionListItem(
             decision_id=decision.id,
@@ -211,9 +251,8 @@ async def decision_list(
             decided_at=decision.decided_at,
         )
         for decision, request_type, dossier_id, ssin in rows
+        if granted is None or ssin in granted
     ]
-    if audited:
-        _audit_listed(session, principal, trace_id, "listDecisions", [(i.ssin, str(i.request_id)) for i in items])
     next_page = cursors.encode(rows[-1][0].decided_at, rows[-1][0].id) if more and rows else None
     return DecisionList(items=items, self_=self_link, next=next_page)
 
@@ -232,93 +271,3 @@ def as_csv(decisions: DecisionList) -> str:
         row = item.model_dump(mode="json", by_alias=True)
         writer.writerow(["" if row.get(column) is None else row[column] for column in CSV_COLUMNS])
     return out.getvalue()
-
-
-async def report_hours(session: AsyncSession, guard: PersonGuard, body: HoursReportIn, *, lang: str) -> HoursList:
-    principal = guard.principal
-    if principal.organisation_type is not OrganisationType.REGIONAL_SERVICE or not principal.roles & {
-        Role.REFERENCE_ADVISOR,
-        Role.LIST_MANAGER,
-    }:
-        raise MissingPermission("Hours are reported by the regional service that asked for the training")
-    this_month = datetime.now(UTC).strftime("%Y-%m")
-    issues = [
-        InputIssue(
-            INVALID_INPUT, "The month is in the future", None, "body", f"items[{i}].month", line.month, has_value=True
-        )
-        for i, line in enumerate(body.items)
-        if line.month > this_month
-    ]
-    keys = Counter((line.request_id, line.training_id, line.month) for line in body.items)
-    issues += [
-        InputIssue(INVALID_INPUT, "The same training and month appear twice", None, "body", f"items[{i}]")
-        for i, line in enumerate(body.items)
-        if keys[(line.request_id, line.training_id, line.month)] > 1
-    ]
-    if issues:
-        raise BadRequest(issues)
-    found = await repository.many(session, list({line.request_id for line in body.items}))
-    refused = []
-    for index, line in enumerate(body.items):
-        entry = found.get(line.request_id)
-        if entry is None or entry[0].requester_organisation != principal.enterprise_number:
-            refused.append({"name": f"items[{index}].requestId", "reason": "no such request of yours"})
-        elif entry[0].status != RequestStatus.APPROVED:
-            refused.append(
-                {"name": f"items[{index}].requestId", "reason": f"the request is {entry[0].status}, not approved"}
-            )
-        elif line.training_id not in {t["id"] for t in entry[0].trainings}:
-            refused.append({"name": f"items[{index}].trainingId", "reason": "no such training in the request"})
-    if refused:
-        raise ItemsRefused(refused, lang=lang)
-
-    new: list[HoursReport] = []
-    listed = []
-    for line in body.items:
-        request, ssin = found[line.request_id]
-        await guard(
-            ssin,
-            Action.CONTRIBUTE_TO_DOSSIER,
-            operation="reportHours",
-            resource_type="request",
-            resource_id=str(request.id),
-        )
-        current = await repository.current_hours(session, request.id, line.training_id, line.month)
-        if current is not None and current.hours == Decimal(line.hours):
-            listed.append((current, ssin))
-            continue  # the same figure again: nothing to correct
-        report = HoursReport(
-            id=uuid.uuid4(),
-            request_id=request.id,
-            training_id=line.training_id,
-            month=line.month,
-            hours=line.hours,
-            version=(current.version + 1) if current else 1,
-            reported_by=principal.enterprise_number,
-            reported_at=datetime.now(UTC),
-        )
-        new.append(report)
-        listed.append((report, ssin))
-    await repository.add_hours(session, new)
-    return HoursList(items=[_hours_item(report, ssin) for report, ssin in listed], self_="/rp/v1/hoursReports")
-
-
-def _hours_item(report: HoursReport, ssin: str) -> HoursListItem:
-    return HoursListItem(
-        request_id=report.request_id,
-        training_id=report.training_id,
-        month=report.month,
-        hours=report.hours,
-        version=report.version,
-        ssin=ssin,
-        reported_at=report.reported_at,
-    )
-
-
-async def hours_list(
-    session: AsyncSession, principal: Principal, trace_id: str, *, month: str, self_link: str
-) -> HoursList:
-    rows = await repository.hours_list(session, party=_party(principal), month=month)
-    items = [_hours_item(report, ssin) for report, ssin in rows]
-    _audit_listed(session, principal, trace_id, "listHours", [(i.ssin, str(i.request_id)) for i in items])
-    return HoursList(items=items, self_=self_link)

@@ -15,20 +15,22 @@ from rp_api.domain.actors import OrganisationType
 from rp_api.domain.policy import Action
 from rp_api.domain.visibility import viewers_of
 from rp_api.models.dossier import Dossier
-from rp_api.problems import Problem, ResourceNotFound
+from rp_api.problems import ResourceNotFound
 from rp_api.repositories import dossiers as dossier_repository
 from rp_api.repositories.dossiers import DossierContents
 from rp_api.schemas.dossier import DossierOut, DossierPage, DossierQuery, DossierSummary
 from rp_api.services import registration_forms
 from rp_api.services import requests as request_service
 from rp_api.services.views import dossier_view
+from rp_api.urls import API_PREFIX
 
 DOSSIER = "dossier"
 
 
 async def open_dossier(session: AsyncSession, guard: PersonGuard, ssin: str) -> tuple[Dossier, bool]:
-    await guard(ssin, Action.CONSULT_DOSSIER, operation="openDossier", resource_type=DOSSIER)
+    access = await guard(ssin, Action.CONSULT_DOSSIER, operation="openDossier", resource_type=DOSSIER)
     dossier, created = await dossier_repository.open_for(session, ssin)
+    guard.names(access, resource_id=str(dossier.id))
     await dossier_repository.join(session, dossier.id, guard.principal.enterprise_number)
     return dossier, created
 
@@ -53,6 +55,7 @@ async def read_dossier(
     resolver: LinkResolver,
     registry: OrganisationRegistry,
     contents: DossierContents,
+    operation: str = "getDossier",
     *,
     already_checked: bool = False,
 ) -> DossierOut:
@@ -62,7 +65,7 @@ async def read_dossier(
         await guard(
             dossier.ssin,
             Action.CONSULT_DOSSIER,
-            operation="readDossier",
+            operation=operation,
             resource_type=DOSSIER,
             resource_id=str(dossier.id),
         )
@@ -94,26 +97,24 @@ async def query_dossiers(session: AsyncSession, guard: PersonGuard, query: Dossi
     )
     more = len(dossiers) > query.page_size
     dossiers = dossiers[: query.page_size]
-    items = []
-    for dossier in dossiers:
-        try:
-            await guard(
-                dossier.ssin,
-                Action.CONSULT_DOSSIER,
-                operation="queryDossiers",
-                resource_type=DOSSIER,
-                resource_id=str(dossier.id),
-            )
-        except Problem:
-            continue  # no longer linked (or a source is down): not listed; the denial is audited
-        items.append(
-            DossierSummary(
-                id=dossier.id,
-                status=dossier.status,
-                ssin=dossier.ssin,
-                updated_at=dossier.updated_at,
-                self_=f"/rp/v1/dossiers/{dossier.id}",
-            )
+    # Each person checked again with the caller's current links (one record per person); a dossier the caller may
+    # no longer see is left out of the page, and that denial is recorded.
+    granted = await guard.sift(
+        [(dossier.ssin, str(dossier.id)) for dossier in dossiers],
+        Action.CONSULT_DOSSIER,
+        operation="queryDossiers",
+        resource_type=DOSSIER,
+    )
+    items = [
+        DossierSummary(
+            id=dossier.id,
+            status=dossier.status,
+            ssin=dossier.ssin,
+            updated_at=dossier.updated_at,
+            self_=f"{API_PREFIX}/dossiers/{dossier.id}",
         )
+        for dossier in dossiers
+        if dossier.ssin in granted
+    ]
     next_page = cursors.encode(dossiers[-1].updated_at, dossiers[-1].id) if more and dossiers else None
     return DossierPage(items=items, self_=self_link, next=next_page)

@@ -1,12 +1,17 @@
-"""The change feed of an organisation: positions are opaque, stable and resumable."""
+"""The change feed of an organisation: positions are opaque, stable and resumable.
+
+Every item is re-checked when the feed is read: its person goes through the guard with the caller's current links
+(one audit record per person of the page); an item whose person the caller may no longer see is left out, and
+the page's ``next`` still moves past it."""
 
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rp_api import cursors
-from rp_api.authz.principal import Principal
-from rp_api.domain.policy import PHYSICIAN_ROLES
+from rp_api.authz.person_guard import PersonGuard
+from rp_api.domain.policy import PHYSICIAN_ROLES, Action
+from rp_api.repositories import dossiers as dossier_repository
 from rp_api.repositories import feed
 from rp_api.schemas.conversation import EventOut, EventPage
 
@@ -20,7 +25,8 @@ def decode(position: str) -> tuple[int, int]:
     return int(xid), int(seq)
 
 
-async def page(session: AsyncSession, principal: Principal, after: str, *, limit: int, self_link: str) -> EventPage:
+async def page(session: AsyncSession, guard: PersonGuard, after: str, *, limit: int, self_link: str) -> EventPage:
+    principal = guard.principal
     position = decode(after)
     events = await feed.after(
         session,
@@ -28,6 +34,13 @@ async def page(session: AsyncSession, principal: Principal, after: str, *, limit
         position,
         limit=limit,
         medical=not principal.roles.isdisjoint(PHYSICIAN_ROLES),
+    )
+    persons = await dossier_repository.ssins_of(session, (e.dossier_id for e in events))
+    granted = await guard.sift(
+        [(persons[e.dossier_id], str(e.dossier_id)) for e in events if e.dossier_id in persons],
+        Action.CONSULT_DOSSIER,
+        operation="readEvents",
+        resource_type="dossier",
     )
     items = [
         EventOut(
@@ -38,5 +51,7 @@ async def page(session: AsyncSession, principal: Principal, after: str, *, limit
             occurred_at=e.occurred_at,
         )
         for e in events
+        if persons.get(e.dossier_id) in granted
     ]
-    return EventPage(items=items, self_=self_link, next=items[-1].position if items else after)
+    last = cursors.encode(events[-1].xid, events[-1].seq) if events else after
+    return EventPage(items=items, self_=self_link, next=last)

@@ -71,7 +71,9 @@ def _apply(form: RegistrationForm, content: FormContent) -> None:
 
 async def create(session: AsyncSession, guard: PersonGuard, dossier: Dossier, content: FormContent) -> RegistrationForm:
     principal = guard.principal
-    await guard(dossier.ssin, Action.CONTRIBUTE_TO_DOSSIER, operation="createRegistrationForm", resource_type=FORM)
+    access = await guard(
+        dossier.ssin, Action.CONTRIBUTE_TO_DOSSIER, operation="createRegistrationForm", resource_type=FORM
+    )
     creator_roles = principal.roles & rules.CREATOR_ROLES.get(principal.organisation_type, frozenset())
     if not creator_roles:
         raise MissingPermission("Your role may not create a registration form")
@@ -86,6 +88,7 @@ async def create(session: AsyncSession, guard: PersonGuard, dossier: Dossier, co
     )
     _apply(form, content)
     form = await form_repository.add(session, form)
+    guard.names(access, resource_id=str(form.id))
     await dossier_repository.join(session, dossier.id, principal.enterprise_number)
     await dossier_repository.touch(session, dossier.id)
     return form
@@ -170,7 +173,7 @@ async def readable_of(session: AsyncSession, guard: PersonGuard, dossier: Dossie
         dossier.ssin,
         Action.CONSULT_DOSSIER,
         operation="listRegistrationForms",
-        resource_type=FORM,
+        resource_type="dossier",
         resource_id=str(dossier.id),
     )
     return readable(guard, await form_repository.of_dossier(session, dossier.id))

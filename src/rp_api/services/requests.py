@@ -34,9 +34,9 @@ from rp_api.repositories import dossiers as dossier_repository
 from rp_api.repositories import feed
 from rp_api.repositories import registration_forms as form_repository
 from rp_api.repositories import requests as repository
-from rp_api.routers import API_PREFIX
 from rp_api.schemas.registration_form import Contact, InsurerContacts
 from rp_api.schemas.request import DecisionOut, RequestIn, RequestOut, TrainingOut, ValidationOut
+from rp_api.urls import API_PREFIX
 
 REQUEST = "request"
 
@@ -105,7 +105,7 @@ async def submit(
     lang: str,
 ) -> Request:
     principal = guard.principal
-    await guard(dossier.ssin, Action.CONTRIBUTE_TO_DOSSIER, operation="submitRequest", resource_type=REQUEST)
+    access = await guard(dossier.ssin, Action.CONTRIBUTE_TO_DOSSIER, operation="submitRequest", resource_type=REQUEST)
     if not rules.may_submit(principal.organisation_type, principal.roles):
         raise MissingPermission("Your role may not submit a request")
     issues = []
@@ -134,7 +134,8 @@ async def submit(
 
     # The parties who will read the decision and the hours: requester, the person's insurer and regional services.
     enrichment = await resolver.enrich(dossier.ssin, with_trio=False, trace_id=guard.trace_id)
-    parties = {principal.enterprise_number, *(r.regional_service for r in enrichment.registrations)}
+    enrichment.require("memberData", "jobSeeker")  # no partial party set: 503 (502 for garbage), as a decision
+    parties = {principal.enterprise_number, *(r.regional_service for r in enrichment.registrations or ())}
     if enrichment.affiliation is not None:
         parties |= {o.enterprise_number for o in registry if o.oa_number == enrichment.affiliation.oa_number}
     trainings = [
@@ -162,6 +163,7 @@ async def submit(
         medical_information=body.medical_information,
     )
     request = await repository.add(session, request, parties)
+    guard.names(access, resource_id=str(request.id))
     await dossier_repository.join(session, dossier.id, principal.enterprise_number)
     await dossier_repository.touch(session, dossier.id)
     await feed.publish(
@@ -172,6 +174,10 @@ async def submit(
         resource_id=request.id,
     )
     return request
+
+
+async def decision_of(session: AsyncSession, request_id: uuid.UUID) -> Decision | None:
+    return (await repository.decisions_of(session, [request_id])).get(request_id)
 
 
 async def load(
