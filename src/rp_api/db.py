@@ -64,10 +64,9 @@ _SESSION = "rp.session"
 class UnitOfWork:
     """What the route tells the unit of work about the call's answer: its HTTP status, once the endpoint built it."""
 
-    __slots__ = ("session", "status")
+    __slots__ = ("status",)
 
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+    def __init__(self) -> None:
         self.status: int | None = None
 
     def answered(self, status: int) -> None:
@@ -85,7 +84,7 @@ async def unit_of_work(request: Request) -> AsyncIterator[UnitOfWork]:
     sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
     async with sessionmaker() as session:
         request.scope[_SESSION] = session
-        work = UnitOfWork(session)
+        work = UnitOfWork()
         taken: list[AuditRecord] = []
         try:
             yield work

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,6 +27,7 @@ from rp_api.authz.guard import OPERATION, principal_of
 from rp_api.authz.links import LinkResolver
 from rp_api.clients.base import UpstreamBadResponse, UpstreamUnavailable
 from rp_api.db import session_of
+from rp_api.domain.actors import OrganisationType
 from rp_api.domain.links import PersonLinks
 from rp_api.domain.policy import Action, Caller, Decision, Reason, decide, works_on_dossiers
 from rp_api.domain.principal import Principal
@@ -57,6 +58,17 @@ def problem_for(decision: Decision) -> Problem:
     if decision.reason is Reason.ROLE_NOT_ALLOWED:
         return MissingPermission()
     return ResourceNotFound()
+
+
+K = TypeVar("K")
+
+
+def first_per_person(people: Iterable[tuple[str, K]]) -> dict[str, K]:
+    """Each person (SSIN) once, with the first resource that names them: one check and one record per person."""
+    first: dict[str, K] = {}
+    for ssin, resource in people:
+        first.setdefault(ssin, resource)
+    return first
 
 
 class _SourceFailedError(Exception):
@@ -114,18 +126,20 @@ class PersonGuard:
         record(self.session, entry)
         return entry.id
 
-    async def _links(self, ssin: str) -> tuple[PersonLinks, PersonLinks | None]:
-        """The person's links and, for a replaced SSIN, those of the SSIN that replaces it (chains followed)."""
+    async def _links(
+        self, ssin: str, organisation_type: OrganisationType | None = None
+    ) -> tuple[PersonLinks, PersonLinks | None]:
+        """The person's links as a caller of this type (default: the caller's) needs them and, for a replaced SSIN,
+        those of the SSIN that replaces it (chains followed)."""
+        kind = organisation_type or self.principal.organisation_type
         try:
-            links = await self.resolver.resolve(ssin, self.principal.organisation_type, trace_id=self.trace_id)
+            links = await self.resolver.resolve(ssin, kind, trace_id=self.trace_id)
             successor: PersonLinks | None = None
             current = links
             for _ in range(MAX_REPLACEMENTS):
                 if current.replaced_by is None:
                     break
-                current = await self.resolver.resolve(
-                    current.replaced_by, self.principal.organisation_type, trace_id=self.trace_id
-                )
+                current = await self.resolver.resolve(current.replaced_by, kind, trace_id=self.trace_id)
                 successor = current
             if successor is not None and successor.replaced_by is not None:
                 successor = None  # a chain too long to follow: nobody is told where it leads
@@ -171,9 +185,37 @@ class PersonGuard:
             raise problem_for(decision)
         return PersonAccess(self.principal, ssin, links, decision, record_id)
 
+    async def allows(self, other: Caller, ssin: str, action: Action) -> bool:
+        """Whether the policy lets another organisation do this for the person, by that organisation's own links
+        (a conversation's participants); a source failing fails the call as for the caller (503/502)."""
+        try:
+            links, successor = await self._links(ssin, other.organisation_type)
+        except _SourceFailedError as failed:
+            raise failed.problem from None
+        return decide(other, action, links, successor).allowed
+
     def names(self, access: PersonAccess, *, resource_id: str) -> None:
         """The resource the call created for the person (known only after the decision): named on its record."""
         amend(self.session, access.record_id, resource_id=resource_id)
+
+    async def each(
+        self, people: Iterable[tuple[str, uuid.UUID]], action: Action, *, operation: str, resource_type: str
+    ) -> set[str]:
+        """For a batch that names persons (through their resources): each person through the guard once, each
+        recorded. Returns the SSINs the caller may not see (their items are refused as unknown, 404 before 403); a
+        source down fails the whole batch (503/502) once every person is recorded."""
+        hidden: set[str] = set()
+        failure: Problem | None = None
+        for ssin, resource_id in first_per_person(people).items():
+            try:
+                await self(ssin, action, operation=operation, resource_type=resource_type, resource_id=str(resource_id))
+            except (ServiceUnavailable, BadGateway) as exc:
+                failure = failure or exc
+            except Problem:
+                hidden.add(ssin)
+        if failure is not None:
+            raise failure
+        return hidden
 
     async def sift(
         self, people: Sequence[tuple[str, str | None]], action: Action, *, operation: str, resource_type: str
@@ -186,9 +228,7 @@ class PersonGuard:
 
         Links are resolved for the page in one batch: those this process remembers at once, the others a few at
         a time (single flight and both cache levels as for one person)."""
-        first: dict[str, str | None] = {}
-        for ssin, resource_id in people:
-            first.setdefault(ssin, resource_id)
+        first = first_per_person(people)
         if not works_on_dossiers(self.principal.roles):
             raise MissingPermission("An auditor's token reads the audit log only")
         gate = asyncio.Semaphore(LIST_CONCURRENCY)

@@ -45,9 +45,7 @@ async def create_conversation(
     dossier_id: DossierId, body: ConversationIn, request: Request, session: DbSession, guard: GuardedPerson
 ) -> Response:
     dossier = await dossiers.load(session, dossier_id)
-    created = await service.create(
-        session, guard, request.app.state.link_resolver, request.app.state.registry, dossier, body
-    )
+    created = await service.create(session, guard, request.app.state.registry, dossier, body)
     return ModelResponse(created, status_code=201, headers={"Location": f"{API_PREFIX}/conversations/{created.id}"})
 
 

@@ -11,23 +11,19 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from rp_api.authz.links import LinkResolver
 from rp_api.authz.organisations import OrganisationRegistry
 from rp_api.authz.person_guard import PersonGuard
-from rp_api.clients.base import UpstreamBadResponse, UpstreamUnavailable
 from rp_api.domain.actors import ROLES_BY_TYPE
 from rp_api.domain.conversations import refusal
-from rp_api.domain.policy import PHYSICIAN_ROLES, Action, Caller, decide
+from rp_api.domain.policy import PHYSICIAN_ROLES, Action, Caller
 from rp_api.models.conversation import Conversation, Message
 from rp_api.models.dossier import Dossier
 from rp_api.problems import (
     INVALID_INPUT,
-    BadGateway,
     BadRequest,
     InputIssue,
     MissingPermission,
     ResourceNotFound,
-    ServiceUnavailable,
 )
 from rp_api.repositories import conversations as repository
 from rp_api.repositories import dossiers as dossier_repository
@@ -54,7 +50,6 @@ def view(conversation: Conversation, participants: frozenset[str]) -> Conversati
 async def create(
     session: AsyncSession,
     guard: PersonGuard,
-    resolver: LinkResolver,
     registry: OrganisationRegistry,
     dossier: Dossier,
     body: ConversationIn,
@@ -72,18 +67,10 @@ async def create(
             issues.append(InputIssue(INVALID_INPUT, "Unknown organisation", None, "body", f"participants[{index}]"))
             continue
         # Each participant must have access to the person, by its own link (checked now, and again on every read).
-        try:
-            links = await resolver.resolve(dossier.ssin, organisation.type, trace_id=guard.trace_id)
-        except UpstreamBadResponse:
-            raise BadGateway() from None
-        except UpstreamUnavailable:
-            raise ServiceUnavailable(
-                "An authentic source does not answer; the participants cannot be checked"
-            ) from None
         caller = Caller(
             organisation.type, organisation.enterprise_number, organisation.oa_number, ROLES_BY_TYPE[organisation.type]
         )
-        if not decide(caller, Action.CONSULT_DOSSIER, links).allowed:
+        if not await guard.allows(caller, dossier.ssin, Action.CONSULT_DOSSIER):
             issues.append(
                 InputIssue(
                     INVALID_INPUT,

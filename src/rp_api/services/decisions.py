@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rp_api import cursors
-from rp_api.authz.person_guard import PersonGuard
+from rp_api.authz.person_guard import PersonGuard, first_per_person
 from rp_api.domain import requests as rules
 from rp_api.domain.actors import OrganisationType
 from rp_api.domain.policy import Action
@@ -24,14 +24,11 @@ from rp_api.domain.requests import RequestAction, RequestStatus
 from rp_api.models.request import Decision, DecisionRound
 from rp_api.problems import (
     INVALID_INPUT,
-    BadGateway,
     BadRequest,
     InputIssue,
     ItemsRefused,
     MissingPermission,
-    Problem,
     ResourceNotFound,
-    ServiceUnavailable,
 )
 from rp_api.repositories import dossiers as dossier_repository
 from rp_api.repositories import feed
@@ -57,34 +54,6 @@ def week_is_future(week: str, today: date) -> bool:
     return (year, number) > tuple(today.isocalendar())[:2]
 
 
-async def check_persons(
-    guard: PersonGuard, people: list[tuple[str, uuid.UUID]], *, action: Action, operation: str
-) -> set[str]:
-    """A batch's persons through the guard, once each and each recorded: ``people`` are (SSIN, request id) of the
-    items (a person named twice is checked and recorded once, on the first request that names them). Returns the
-    SSINs the caller may not see (their items are refused as "no such request", 404 before 403); a source down
-    fails the whole batch (503/502) once every person is recorded. Runs before any row is locked."""
-    hidden: set[str] = set()
-    failure: Problem | None = None
-    for ssin, request_id in first_per_person(people):
-        try:
-            await guard(ssin, action, operation=operation, resource_type="request", resource_id=str(request_id))
-        except (ServiceUnavailable, BadGateway) as exc:
-            failure = failure or exc
-        except Problem:
-            hidden.add(ssin)
-    if failure is not None:
-        raise failure
-    return hidden
-
-
-def first_per_person(people: list[tuple[str, uuid.UUID]]) -> list[tuple[str, uuid.UUID]]:
-    first: dict[str, uuid.UUID] = {}
-    for ssin, request_id in people:
-        first.setdefault(ssin, request_id)
-    return list(first.items())
-
-
 async def record_round(
     session: AsyncSession, guard: PersonGuard, body: DecisionRoundIn, *, lang: str
 ) -> DecisionRoundOut:
@@ -103,11 +72,11 @@ async def record_round(
         raise BadRequest(issues)
 
     named = await repository.many(session, [item.request_id for item in body.decisions], lock=False)
-    hidden = await check_persons(
-        guard,
+    hidden = await guard.each(
         [(named[item.request_id][1], item.request_id) for item in body.decisions if item.request_id in named],
-        action=Action.CONTRIBUTE_TO_DOSSIER,
+        Action.CONTRIBUTE_TO_DOSSIER,
         operation="recordDecisionRound",
+        resource_type="request",
     )
     if not rules.may_act(
         RequestAction.APPROVE, organisation_type=principal.organisation_type, roles=principal.roles, is_requester=False
@@ -169,7 +138,7 @@ async def read_round(
     if found is None:
         raise ResourceNotFound()
     decision_round, rows = found
-    for ssin, request_id in first_per_person([(ssin, decision.request_id) for decision, ssin in rows]):
+    for ssin, request_id in first_per_person((ssin, decision.request_id) for decision, ssin in rows).items():
         await guard(
             ssin, Action.CONSULT_DOSSIER, operation=operation, resource_type="request", resource_id=str(request_id)
         )

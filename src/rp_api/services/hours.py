@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from rp_api.authz.person_guard import PersonGuard
+from rp_api.authz.person_guard import PersonGuard, first_per_person
 from rp_api.domain.actors import OrganisationType, Role
 from rp_api.domain.policy import Action
 from rp_api.domain.requests import RequestStatus
@@ -20,7 +20,7 @@ from rp_api.problems import INVALID_INPUT, BadRequest, InputIssue, ItemsRefused,
 from rp_api.repositories import dossiers as dossier_repository
 from rp_api.repositories import requests as repository
 from rp_api.schemas.request import HoursList, HoursListItem, HoursReportIn
-from rp_api.services.decisions import DOSSIER, check_persons, first_per_person, list_party
+from rp_api.services.decisions import DOSSIER, list_party
 from rp_api.urls import API_PREFIX
 
 REPORTS = f"{API_PREFIX}/hoursReports"
@@ -51,11 +51,11 @@ async def report_hours(session: AsyncSession, guard: PersonGuard, body: HoursRep
         raise BadRequest(issues)
     ids = list({line.request_id: None for line in body.items})
     named = await repository.many(session, ids, lock=False)
-    hidden = await check_persons(
-        guard,
+    hidden = await guard.each(
         [(named[line.request_id][1], line.request_id) for line in body.items if line.request_id in named],
-        action=Action.CONTRIBUTE_TO_DOSSIER,
+        Action.CONTRIBUTE_TO_DOSSIER,
         operation="reportHours",
+        resource_type="request",
     )
     if not _may_report(guard):
         raise MissingPermission("Hours are reported by the regional service that asked for the training")
@@ -104,7 +104,7 @@ async def read_reported(session: AsyncSession, guard: PersonGuard, body: HoursRe
     (a line whose person the caller may no longer see fails the replay like any read: 404)."""
     found = await repository.many(session, list({line.request_id for line in body.items}), lock=False)
     people = [(found[line.request_id][1], line.request_id) for line in body.items if line.request_id in found]
-    for ssin, request_id in first_per_person(people):
+    for ssin, request_id in first_per_person(people).items():
         await guard(
             ssin, Action.CONSULT_DOSSIER, operation="reportHours", resource_type="request", resource_id=str(request_id)
         )
