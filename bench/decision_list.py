@@ -51,16 +51,20 @@ WITH numbered AS (
 ),
 dossiers AS (
     INSERT INTO dossier (id, ssin, status, version, created_at, updated_at)
-    SELECT dossier_id, lpad(i::text, 11, '0'), 'open', 1, now(), now() FROM numbered RETURNING id
+    SELECT dossier_id, lpad(i::text, 11, '0'), 'active', 1, now(), now() FROM numbered RETURNING id
 ),
 requests AS (
     INSERT INTO request (id, dossier_id, type, status, version, requester_organisation, requester_type, requester_role,
                          trainings, total_cost, insurer_contacts, created_at, updated_at)
     SELECT request_id, dossier_id, 'training', 'approved', 1, :org, 'regionalService', 'referenceAdvisor',
            '[]'::jsonb, 0, '{}'::jsonb, now(), now()
-    FROM numbered WHERE EXISTS (SELECT 1 FROM dossiers WHERE dossiers.id = numbered.dossier_id) RETURNING id
+    FROM numbered WHERE EXISTS (SELECT 1 FROM dossiers WHERE dossiers.id = numbered.dossier_id)
+    RETURNING id, dossier_id
 ),
-parties AS (INSERT INTO request_party (request_id, enterprise_number) SELECT id, :org FROM requests RETURNING 1)
+parties AS (
+    INSERT INTO addressee (resource_id, enterprise_number, resource_type, dossier_id)
+    SELECT id, :org, 'request', dossier_id FROM requests RETURNING 1
+)
 SELECT count(*) FROM parties
 """
 DECISIONS = """

@@ -14,10 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from rp_api.authz.dev_issuer import DevIssuer
 from rp_api.authz.organisations import Organisation, OrganisationRegistry
-from rp_api.domain.actors import Role
+from rp_api.domain.actors import OrganisationType, Role
 from rp_api.domain.forms import FormStatus, Routing
+from rp_api.domain.links import PersonLinks
+from rp_api.domain.routing import Party, form_addressees
 from rp_api.identifiers import make_ssin
 from rp_api.models.registration_form import RegistrationForm
+from rp_api.repositories import addressees, feed
 from rp_api.repositories import dossiers as dossier_repository
 from rp_api.repositories import registration_forms as form_repository
 from rp_api.simulator.population import Population, SimulatedPerson
@@ -112,11 +115,7 @@ async def seed_demo_data(
             if not created:
                 continue
             organisation = registry.find(creator)
-            insurer = registry.find("CM")
             assert organisation is not None
-            assert insurer is not None
-            for participant in {organisation.enterprise_number, insurer.enterprise_number}:
-                await dossier_repository.join(session, dossier.id, participant)
             role = Role.REFERENCE_ADVISOR if routing is Routing.ROUTING_C else Role.RETURN_TO_WORK_COORDINATOR
             form = RegistrationForm(
                 id=uuid.uuid4(),
@@ -139,5 +138,24 @@ async def seed_demo_data(
                 else None,
             )
             await form_repository.add(session, form)
+            # Addressed as the service would address it, from the simulated person's links (no participant is made
+            # up: the insurer and VDAB find these forms through their work lists and feeds).
+            links = PersonLinks(
+                person.ssin,
+                insurer_oa_number=person.oa_number,
+                regional_services=frozenset(service for service, _ in person.registrations),
+            )
+            creator_party = Party(organisation.enterprise_number, OrganisationType(organisation.type))
+            found = form_addressees(status, creator_party, links, registry.directory)
+            await addressees.add(
+                session,
+                resource_type=addressees.REGISTRATION_FORM,
+                resource_id=form.id,
+                dossier_id=dossier.id,
+                organisations=found,
+            )
+            if status is not FormStatus.DRAFT:
+                told = found - {organisation.enterprise_number}
+                await feed.publish(session, told, kind="formVisible", dossier_id=dossier.id, resource_id=form.id)
             seeded += 1
     return seeded

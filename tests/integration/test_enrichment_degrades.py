@@ -23,6 +23,7 @@ from rp_api.app import create_app
 from rp_api.authz.links import SOURCES
 from rp_api.models.registration_form import RegistrationForm
 from rp_api.models.request import Request
+from rp_api.repositories import addressees
 from rp_api.repositories import dossiers as dossier_repository
 from rp_api.repositories import registration_forms as form_repository
 from rp_api.repositories import requests as request_repository
@@ -144,7 +145,13 @@ async def prepared(connection: AsyncConnection, subject: Subject) -> dict[str, s
             trainings=[],
             insurer_contacts={},
         ),
-        {insurer, subject.regional_service},
+    )
+    await addressees.add(
+        session,
+        resource_type=addressees.REQUEST,
+        resource_id=request.id,
+        dossier_id=dossier.id,
+        organisations={insurer, subject.regional_service},
     )
     await session.commit()  # releases the savepoint: the test's transaction still holds it all
     await session.close()

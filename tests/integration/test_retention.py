@@ -34,7 +34,7 @@ async def add_dossier(engine: AsyncEngine, ssin: str, last_change: datetime) -> 
         await connection.execute(
             text(
                 "INSERT INTO dossier (id, ssin, status, version, created_at, updated_at)"
-                " VALUES (:i, :s, 'open', 1, :t, :t)"
+                " VALUES (:i, :s, 'active', 1, :t, :t)"
             ),
             {"i": dossier_id, "s": ssin, "t": last_change},
         )

@@ -200,6 +200,29 @@ class LinkResolver:
             case _:
                 return _links(ssin, await self._national_register(ssin, trace_id))
 
+    async def routing(self, ssin: str, *, trace_id: str | None) -> PersonLinks:
+        """The links work routing needs (the person's insurer and regional services, National Register for the
+        rest): who an item is addressed to. Raises the clients' Upstream* errors, as :meth:`resolve` does — an item
+        is never routed to a partial set of addressees."""
+        today = self.clock().date()
+        person, affiliation, registrations = await self._together(
+            (("nationalRegister", ssin), ("memberData", ssin), ("jobSeeker", ssin)),
+            self._national_register(ssin, trace_id),
+            self._member_data(ssin, today, trace_id),
+            self._job_seeker(ssin, trace_id),
+        )
+        return _links(
+            ssin,
+            person,
+            insurer_oa_number=affiliation.oa_number if affiliation else None,
+            regional_services=frozenset(r.regional_service for r in registrations),
+        )
+
+    async def person(self, ssin: str, *, trace_id: str | None) -> RegisteredPerson | None:
+        """The National Register's answer (name, birth and death dates), through both cache levels; a list line's
+        person is in memory already, since its access decision needed it. Raises the clients' Upstream* errors."""
+        return await self._national_register(ssin, trace_id)
+
     async def enrich(self, ssin: str, *, with_trio: bool, trace_id: str | None) -> Enrichment:
         """Everything a dossier shows, every source at once (most answers are already cached by the decision).
 

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from pydantic.alias_generators import to_camel
 
 from rp_api.domain.actors import OrganisationType
+from rp_api.domain.routing import Directory
 from rp_api.identifiers import normalise_enterprise_number
 
 
@@ -60,6 +61,16 @@ class OrganisationRegistry:
                 known = self._by_label.setdefault(label.casefold(), organisation)
                 if known is not organisation:
                     raise ValueError(f"{label!r} names both {known.name} and {organisation.name}")
+
+        insurers: dict[int, set[str]] = {}
+        for organisation in organisations:
+            if organisation.oa_number is not None:
+                insurers.setdefault(organisation.oa_number, set()).add(organisation.enterprise_number)
+        self.directory = Directory(
+            insurers={oa: frozenset(numbers) for oa, numbers in insurers.items()},
+            inami=frozenset(o.enterprise_number for o in organisations if o.type is OrganisationType.INAMI),
+        )
+        """What work routing needs: the insurers by OA number, INAMI."""
 
     @classmethod
     def load(cls, path: Path | None = None) -> OrganisationRegistry:

@@ -194,6 +194,16 @@ class PersonGuard:
             raise failed.problem from None
         return decide(other, action, links, successor).allowed
 
+    async def routing_links(self, ssin: str) -> PersonLinks:
+        """The person's links as work routing needs them (insurer and regional services), for a call that already
+        passed the guard; a source failing fails the call (503/502), never a partial set of addressees."""
+        try:
+            return await self.resolver.routing(ssin, trace_id=self.trace_id)
+        except UpstreamUnavailable:
+            raise ServiceUnavailable("An authentic source does not answer; try again later") from None
+        except UpstreamBadResponse:
+            raise BadGateway() from None
+
     def names(self, access: PersonAccess, *, resource_id: str) -> None:
         """The resource the call created for the person (known only after the decision): named on its record."""
         amend(self.session, access.record_id, resource_id=resource_id)

@@ -2,13 +2,14 @@
 
 from rp_api.models.audit import AuditChainAnchor, AuditChainHead, AuditEvent, AuditRetention
 from rp_api.models.conversation import Conversation, ConversationParticipant, FeedEvent, Message, MessageRead
-from rp_api.models.dossier import Dossier, DossierParticipant
+from rp_api.models.dossier import Addressee, Dossier, DossierParticipant
 from rp_api.models.idempotency import IdempotencyRecord
 from rp_api.models.link_cache import PersonLinkCache
 from rp_api.models.registration_form import RegistrationForm
-from rp_api.models.request import Decision, DecisionRound, HoursReport, Request, RequestParty
+from rp_api.models.request import Decision, DecisionRound, HoursReport, Request
 
 __all__ = [
+    "Addressee",
     "AuditChainAnchor",
     "AuditChainHead",
     "AuditEvent",
@@ -27,5 +28,4 @@ __all__ = [
     "PersonLinkCache",
     "RegistrationForm",
     "Request",
-    "RequestParty",
 ]

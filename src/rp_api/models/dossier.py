@@ -18,7 +18,12 @@ class Dossier(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
     ssin: Mapped[str] = mapped_column(String(11), unique=True)
-    status: Mapped[str] = mapped_column(String(16), default="open")
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    """``active`` while a form or request is open, ``closed`` when the trajectory ended or its insurer or INAMI
+    closed it (see :mod:`rp_api.domain.dossiers`)."""
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_by: Mapped[str | None] = mapped_column(String(10))
+    """The organisation that closed the dossier explicitly (None when it closed because its trajectory ended)."""
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     version: Mapped[int] = mapped_column(Integer, default=1)
@@ -30,7 +35,7 @@ class Dossier(Base):
 
 
 class DossierParticipant(Base):
-    """An organisation that takes part in a dossier (opened it, wrote in it, or is addressed by it)."""
+    """An organisation that takes part in a dossier (opened it, wrote in it, or is addressed by one of its items)."""
 
     __tablename__ = "dossier_participant"
     __table_args__ = (Index("ix_dossier_participant_organisation", "enterprise_number", "dossier_id"),)
@@ -40,3 +45,23 @@ class DossierParticipant(Base):
     since: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     dossier: Mapped[Dossier] = relationship(lazy="raise", back_populates="participants")
+
+
+class Addressee(Base):
+    """An organisation a registration form or a request is addressed to (destinataire): the item is in its work
+    lists and its feed tells it of the item's changes. Computed from the person's links (insurer, regional services)
+    and the item's own parties each time the item changes; every list and feed re-checks the person's *current*
+    links, so an addressee that lost its link sees nothing."""
+
+    __tablename__ = "addressee"
+    __table_args__ = (
+        Index("ix_addressee_organisation", "enterprise_number", "resource_type", "resource_id"),
+        Index("ix_addressee_dossier", "dossier_id"),
+    )
+
+    resource_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    enterprise_number: Mapped[str] = mapped_column(String(10), primary_key=True)
+    resource_type: Mapped[str] = mapped_column(String(24))
+    """``registrationForm`` or ``request``."""
+    dossier_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("dossier.id", ondelete="CASCADE"))
+    since: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

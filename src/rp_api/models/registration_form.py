@@ -15,7 +15,10 @@ from rp_api.models.base import Base
 
 class RegistrationForm(Base):
     __tablename__ = "registration_form"
-    __table_args__ = (Index("ix_registration_form_dossier", "dossier_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_registration_form_dossier", "dossier_id", "created_at"),
+        Index("ix_registration_form_updated_at_id", "updated_at", "id"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
     dossier_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("dossier.id", ondelete="CASCADE"))

@@ -1,4 +1,4 @@
-"""Requests (training or coaching), the parties they concern, INAMI's decisions and decision rounds, hours."""
+"""Requests (training or coaching), INAMI's decisions and decision rounds, hours."""
 
 from __future__ import annotations
 
@@ -16,7 +16,10 @@ from rp_api.models.base import Base
 
 class Request(Base):
     __tablename__ = "request"
-    __table_args__ = (Index("ix_request_dossier", "dossier_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_request_dossier", "dossier_id", "created_at"),
+        Index("ix_request_updated_at_id", "updated_at", "id"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
     dossier_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("dossier.id", ondelete="CASCADE"))
@@ -45,17 +48,6 @@ class Request(Base):
     # health data, physicians only
     medical_information: Mapped[str | None] = mapped_column(Text)
     medical_advice: Mapped[str | None] = mapped_column(Text)
-
-
-class RequestParty(Base):
-    """The organisations a request concerns (requester, the person's insurer, regional services): they read its
-    decision in their decision lists and its hours in their hours lists."""
-
-    __tablename__ = "request_party"
-    __table_args__ = (Index("ix_request_party_organisation", "enterprise_number", "request_id"),)
-
-    request_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("request.id", ondelete="CASCADE"), primary_key=True)
-    enterprise_number: Mapped[str] = mapped_column(String(10), primary_key=True)
 
 
 class DecisionRound(Base):

@@ -73,7 +73,7 @@ async def open_for(session: AsyncSession, ssin: str) -> tuple[Dossier, bool]:
     created = (
         await session.execute(
             insert(Dossier)
-            .values(id=uuid.uuid4(), ssin=ssin, status="open", version=1)
+            .values(id=uuid.uuid4(), ssin=ssin, status="active", version=1)
             .on_conflict_do_nothing(index_elements=[Dossier.ssin])
             .returning(Dossier.id)
         )
@@ -90,8 +90,9 @@ async def join(session: AsyncSession, dossier_id: uuid.UUID, enterprise_number: 
     )
 
 
-async def touch(session: AsyncSession, dossier_id: uuid.UUID) -> None:
-    """Something changed in the dossier: it moves up in every participant's modifiedSince query."""
+async def touch(session: AsyncSession, dossier_id: uuid.UUID, *, new_item: bool = False) -> None:
+    """Something changed in the dossier: it moves up in every participant's modifiedSince query. ``new_item``: a
+    form or request was created in it."""
     await session.execute(
         update(Dossier)
         .where(Dossier.id == dossier_id)

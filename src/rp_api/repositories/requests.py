@@ -1,4 +1,4 @@
-"""Queries of requests, their parties, decisions and hours."""
+"""Queries of requests, decisions and hours (a list for one organisation: the requests addressed to it)."""
 
 from __future__ import annotations
 
@@ -7,21 +7,16 @@ from collections.abc import Sequence
 from datetime import date, datetime
 
 from sqlalchemy import Row, and_, func, or_, select
-from sqlalchemy.dialects.postgresql import distinct_on, insert
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from rp_api.models.dossier import Dossier
-from rp_api.models.request import Decision, DecisionRound, HoursReport, Request, RequestParty
+from rp_api.models.dossier import Addressee, Dossier
+from rp_api.models.request import Decision, DecisionRound, HoursReport, Request
 
 
-async def add(session: AsyncSession, request: Request, parties: set[str]) -> Request:
+async def add(session: AsyncSession, request: Request) -> Request:
     session.add(request)
     await session.flush()
-    await session.execute(
-        insert(RequestParty)
-        .values([{"request_id": request.id, "enterprise_number": p} for p in sorted(parties)])
-        .on_conflict_do_nothing()
-    )
     await session.refresh(request)
     return request
 
@@ -47,13 +42,6 @@ async def decisions_of(session: AsyncSession, request_ids: Sequence[uuid.UUID]) 
         return {}
     query = select(Decision).where(Decision.request_id.in_(request_ids))
     return {decision.request_id: decision for decision in (await session.execute(query)).scalars()}
-
-
-async def is_party(session: AsyncSession, request_id: uuid.UUID, enterprise_number: str) -> bool:
-    query = select(RequestParty.request_id).where(
-        RequestParty.request_id == request_id, RequestParty.enterprise_number == enterprise_number
-    )
-    return (await session.execute(query)).first() is not None
 
 
 async def round_with_persons(
@@ -100,7 +88,7 @@ async def decision_page(
     )
     if party is not None:
         query = query.join(
-            RequestParty, and_(RequestParty.request_id == Decision.request_id, RequestParty.enterprise_number == party)
+            Addressee, and_(Addressee.resource_id == Decision.request_id, Addressee.enterprise_number == party)
         )
     if week is not None:
         query = query.where(Decision.week == week)
@@ -147,18 +135,6 @@ async def hours_list(
     )
     if party is not None:
         latest = latest.join(
-            RequestParty,
-            and_(RequestParty.request_id == HoursReport.request_id, RequestParty.enterprise_number == party),
+            Addressee, and_(Addressee.resource_id == HoursReport.request_id, Addressee.enterprise_number == party)
         )
     return (await session.execute(latest)).all()
-
-
-async def add_party(session: AsyncSession, request_id: uuid.UUID, enterprise_number: str) -> None:
-    await session.execute(
-        insert(RequestParty).values(request_id=request_id, enterprise_number=enterprise_number).on_conflict_do_nothing()
-    )
-
-
-async def parties(session: AsyncSession, request_id: uuid.UUID) -> set[str]:
-    query = select(RequestParty.enterprise_number).where(RequestParty.request_id == request_id)
-    return set((await session.execute(query)).scalars())

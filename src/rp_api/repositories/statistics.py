@@ -15,7 +15,7 @@ FROM request WHERE created_at >= :since AND created_at < :until GROUP BY 1, 2
 """
 _BY_PARTY = """
 SELECT to_char(r.created_at AT TIME ZONE 'UTC', 'YYYY-MM') AS month, p.enterprise_number AS category, count(*) AS n
-FROM request r JOIN request_party p ON p.request_id = r.id
+FROM request r JOIN addressee p ON p.resource_id = r.id AND p.resource_type = 'request'
 WHERE r.created_at >= :since AND r.created_at < :until AND p.enterprise_number = ANY(:parties)
 GROUP BY 1, 2
 """

@@ -49,7 +49,9 @@ async def record_round(body: DecisionRoundIn, request: Request, session: DbSessi
     if earlier is not None and earlier.resource_id is not None:
         again = await service.read_round(session, guard, earlier.resource_id, operation="recordDecisionRound")
         return earlier.answer(ModelResponse(again))
-    recorded = await service.record_round(session, guard, body, lang=language(request.headers.get("accept-language")))
+    recorded = await service.record_round(
+        session, guard, request.app.state.registry, body, lang=language(request.headers.get("accept-language"))
+    )
     return await idempotency.remember(ModelResponse(recorded, status_code=201), recorded.id)
 
 

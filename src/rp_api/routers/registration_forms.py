@@ -71,7 +71,7 @@ async def create_form(
     if earlier is not None and earlier.resource_id is not None:
         return earlier.answer(await _read_again(session, guard, earlier.resource_id, "createRegistrationForm", True))
     dossier = await dossiers.load(session, dossier_id)
-    form = await forms.create(session, guard, dossier, content)
+    form = await forms.create(session, guard, request.app.state.registry, dossier, content)
     return await idempotency.remember(_answer(guard, form, 201, location=True), form.id)
 
 
@@ -124,7 +124,9 @@ async def update_form(
     )
     require_if_match(request, form.version)
     lang = language(request.headers.get("accept-language"))
-    form = await forms.change(session, guard, form, dossier, FormAction.UPDATE, lang=lang, content=content)
+    form = await forms.change(
+        session, guard, request.app.state.registry, form, dossier, FormAction.UPDATE, lang=lang, content=content
+    )
     return _answer(guard, form)
 
 
@@ -146,7 +148,9 @@ async def _transition(
     )
     require_if_match(request, form.version)
     lang = language(request.headers.get("accept-language"))
-    form = await forms.change(session, guard, form, dossier, action, lang=lang, decision=decision)
+    form = await forms.change(
+        session, guard, request.app.state.registry, form, dossier, action, lang=lang, decision=decision
+    )
     return await idempotency.remember(_answer(guard, form), form.id)
 
 

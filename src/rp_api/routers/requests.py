@@ -71,7 +71,6 @@ async def submit_request(
     created = await service.submit(
         session,
         guard,
-        request.app.state.link_resolver,
         request.app.state.registry,
         dossier,
         body,
@@ -120,7 +119,9 @@ async def _act(
     )
     require_if_match(request, found.version)
     lang = language(request.headers.get("accept-language"))
-    changed = await service.act(session, guard, found, dossier, action, lang=lang, motivation=motivation, text=text)
+    changed = await service.act(
+        session, guard, request.app.state.registry, found, dossier, action, lang=lang, motivation=motivation, text=text
+    )
     return await idempotency.remember(await _answer(session, guard, changed), changed.id)
 
 

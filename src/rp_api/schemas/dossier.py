@@ -98,7 +98,7 @@ class DossierOut(ApiModel):
             "examples": [
                 {
                     "id": _DOSSIER_ID,
-                    "status": "open",
+                    "status": "active",
                     "person": {"ssin": "85073003328", "givenName": "An", "familyName": "Peeters"},
                     "insurer": {"oaNumber": 300, "name": "Solidaris"},
                     "employers": [],
@@ -116,7 +116,7 @@ class DossierOut(ApiModel):
     )
 
     id: uuid.UUID
-    status: Literal["open", "closed"]
+    status: Literal["active", "closed"]
     person: PersonOut
     insurer: InsurerOut | None = Field(
         default=None,
@@ -155,7 +155,7 @@ class DossierQuery(ApiModel):
     )
 
     modified_since: IsoDateTime | None = None
-    status: Literal["open", "closed"] | None = None
+    status: Literal["active", "closed"] | None = None
     page_size: int = Field(default=20, ge=1, le=100)
     page: str | None = Field(default=None, max_length=200, description="The `next` cursor of the previous page.")
 
@@ -166,7 +166,7 @@ class DossierSummary(ApiModel):
             "examples": [
                 {
                     "id": _DOSSIER_ID,
-                    "status": "open",
+                    "status": "active",
                     "ssin": "85073003328",
                     "updatedAt": "2026-11-20T09:00:00Z",
                     "self": f"/rp/v1/dossiers/{_DOSSIER_ID}",
@@ -176,7 +176,7 @@ class DossierSummary(ApiModel):
     )
 
     id: uuid.UUID
-    status: Literal["open", "closed"]
+    status: Literal["active", "closed"]
     ssin: str
     updated_at: IsoDateTime
     self_: str = Field(alias="self")

@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rp_api import cursors
+from rp_api.authz.organisations import OrganisationRegistry
 from rp_api.authz.person_guard import PersonGuard, first_per_person
 from rp_api.domain import requests as rules
 from rp_api.domain.actors import OrganisationType
@@ -31,7 +32,6 @@ from rp_api.problems import (
     ResourceNotFound,
 )
 from rp_api.repositories import dossiers as dossier_repository
-from rp_api.repositories import feed
 from rp_api.repositories import requests as repository
 from rp_api.schemas.request import (
     DecisionList,
@@ -39,6 +39,7 @@ from rp_api.schemas.request import (
     DecisionRoundIn,
     DecisionRoundOut,
 )
+from rp_api.services import routing
 from rp_api.services.requests import decision_out
 
 DOSSIER = "dossier"
@@ -55,7 +56,7 @@ def week_is_future(week: str, today: date) -> bool:
 
 
 async def record_round(
-    session: AsyncSession, guard: PersonGuard, body: DecisionRoundIn, *, lang: str
+    session: AsyncSession, guard: PersonGuard, registry: OrganisationRegistry, body: DecisionRoundIn, *, lang: str
 ) -> DecisionRoundOut:
     principal = guard.principal
     today = datetime.now(UTC).date()
@@ -97,6 +98,9 @@ async def record_round(
     if refused:
         raise ItemsRefused(refused, lang=lang)
 
+    # Whom each decision goes to: every addressee of the request, and the person's insurer and regional services
+    # as they are now (resolved together, a source down fails the round before anything is written).
+    links = await routing.links_of(guard, (ssin for _, ssin in found.values()))
     now = datetime.now(UTC)
     decision_round = DecisionRound(id=uuid.uuid4(), week=body.week, recorded_by=principal.enterprise_number)
     decisions = []
@@ -118,15 +122,13 @@ async def record_round(
                 decided_at=now,
             )
         )
-        await dossier_repository.touch(session, request.dossier_id)
-        await feed.publish(
-            session,
-            await repository.parties(session, request.id),
-            kind="decisionRecorded",
-            dossier_id=request.dossier_id,
-            resource_id=request.id,
-        )
     await repository.add_round(session, decision_round, decisions)
+    for item in body.decisions:
+        request, ssin = found[item.request_id]
+        await dossier_repository.touch(session, request.dossier_id)
+        await routing.route_request(
+            session, guard, registry, request, ssin, kind=routing.DECISION_RECORDED, links=links[ssin]
+        )
     return DecisionRoundOut(id=decision_round.id, week=body.week, decisions=[decision_out(d) for d in decisions])
 
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from rp_api.authz.organisations import OrganisationRegistry
 from rp_api.authz.person_guard import PersonGuard
 from rp_api.authz.principal import Principal
 from rp_api.domain import forms as rules
@@ -27,9 +28,9 @@ from rp_api.problems import (
     TransitionNotAllowed,
 )
 from rp_api.repositories import dossiers as dossier_repository
-from rp_api.repositories import feed
 from rp_api.repositories import registration_forms as form_repository
 from rp_api.schemas.registration_form import FormContent, RegistrationFormOut, TargetGroupDecisionIn
+from rp_api.services import routing
 from rp_api.services.views import form_view
 
 FORM = "registrationForm"
@@ -69,7 +70,13 @@ def _apply(form: RegistrationForm, content: FormContent) -> None:
     form.updated_at = datetime.now(UTC)
 
 
-async def create(session: AsyncSession, guard: PersonGuard, dossier: Dossier, content: FormContent) -> RegistrationForm:
+async def create(
+    session: AsyncSession,
+    guard: PersonGuard,
+    registry: OrganisationRegistry,
+    dossier: Dossier,
+    content: FormContent,
+) -> RegistrationForm:
     principal = guard.principal
     access = await guard(
         dossier.ssin, Action.CONTRIBUTE_TO_DOSSIER, operation="createRegistrationForm", resource_type=FORM
@@ -89,8 +96,8 @@ async def create(session: AsyncSession, guard: PersonGuard, dossier: Dossier, co
     _apply(form, content)
     form = await form_repository.add(session, form)
     guard.names(access, resource_id=str(form.id))
-    await dossier_repository.join(session, dossier.id, principal.enterprise_number)
-    await dossier_repository.touch(session, dossier.id)
+    await routing.route_form(session, guard, registry, form, dossier.ssin, kind=None)
+    await dossier_repository.touch(session, dossier.id, new_item=True)
     return form
 
 
@@ -112,6 +119,7 @@ async def load_readable(
 async def change(
     session: AsyncSession,
     guard: PersonGuard,
+    registry: OrganisationRegistry,
     form: RegistrationForm,
     dossier: Dossier,
     action: FormAction,
@@ -141,7 +149,6 @@ async def change(
         form.target_group_motivation = decision.motivation
         form.target_group_decided_by = principal.enterprise_number
         form.target_group_decided_at = now
-        await dossier_repository.join(session, dossier.id, principal.enterprise_number)
     if target is not status:
         form.status = target
         if target in (FormStatus.SUBMITTED, FormStatus.AWAITING_TARGET_GROUP_DECISION) and form.submitted_at is None:
@@ -149,9 +156,9 @@ async def change(
     form.updated_at = now
     await flush_or_precondition_failed(session, lang=lang)
     await dossier_repository.touch(session, dossier.id)
-    if action in (FormAction.SUBMIT, FormAction.DECIDE_TARGET_GROUP):
-        others = await dossier_repository.participants(session, dossier.id) - {principal.enterprise_number}
-        await feed.publish(session, others, kind="formVisible", dossier_id=dossier.id, resource_id=form.id)
+    if action is not FormAction.UPDATE:
+        kind = routing.FORM_CHANGED if action is FormAction.CANCEL else routing.FORM_VISIBLE
+        await routing.route_form(session, guard, registry, form, dossier.ssin, kind=kind)
     return form
 
 

@@ -10,7 +10,6 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from rp_api.authz.links import LinkResolver
 from rp_api.authz.organisations import OrganisationRegistry
 from rp_api.authz.person_guard import PersonGuard
 from rp_api.domain import requests as rules
@@ -31,11 +30,11 @@ from rp_api.problems import (
     TransitionNotAllowed,
 )
 from rp_api.repositories import dossiers as dossier_repository
-from rp_api.repositories import feed
 from rp_api.repositories import registration_forms as form_repository
 from rp_api.repositories import requests as repository
 from rp_api.schemas.registration_form import Contact, InsurerContacts
 from rp_api.schemas.request import DecisionOut, RequestIn, RequestOut, TrainingOut, ValidationOut
+from rp_api.services import routing
 from rp_api.urls import API_PREFIX
 
 REQUEST = "request"
@@ -97,7 +96,6 @@ def view(guard: PersonGuard, request: Request, decision: Decision | None) -> Req
 async def submit(
     session: AsyncSession,
     guard: PersonGuard,
-    resolver: LinkResolver,
     registry: OrganisationRegistry,
     dossier: Dossier,
     body: RequestIn,
@@ -132,12 +130,6 @@ async def submit(
         if form is None or form.dossier_id != dossier.id or form.status != FormStatus.SUBMITTED:
             raise RegistrationFormNotValid("The registration form is not a submitted form of this dossier", lang=lang)
 
-    # The parties who will read the decision and the hours: requester, the person's insurer and regional services.
-    enrichment = await resolver.enrich(dossier.ssin, with_trio=False, trace_id=guard.trace_id)
-    enrichment.require("memberData", "jobSeeker")  # no partial party set: 503 (502 for garbage), as a decision
-    parties = {principal.enterprise_number, *(r.regional_service for r in enrichment.registrations or ())}
-    if enrichment.affiliation is not None:
-        parties |= {o.enterprise_number for o in registry if o.oa_number == enrichment.affiliation.oa_number}
     trainings = [
         {"id": f"t{index}", **training.model_dump(mode="json", by_alias=True)}
         for index, training in enumerate(body.trainings, start=1)
@@ -162,17 +154,12 @@ async def submit(
         else None,
         medical_information=body.medical_information,
     )
-    request = await repository.add(session, request, parties)
+    request = await repository.add(session, request)
     guard.names(access, resource_id=str(request.id))
-    await dossier_repository.join(session, dossier.id, principal.enterprise_number)
-    await dossier_repository.touch(session, dossier.id)
-    await feed.publish(
-        session,
-        parties - {principal.enterprise_number},
-        kind="requestChanged",
-        dossier_id=dossier.id,
-        resource_id=request.id,
-    )
+    # Its addressees (requester, the person's insurer and regional services, INAMI when it goes there at once…)
+    # from the person's links now; a source down: 503 (502 for garbage), never a partial set.
+    await routing.route_request(session, guard, registry, request, dossier.ssin)
+    await dossier_repository.touch(session, dossier.id, new_item=True)
     return request
 
 
@@ -195,6 +182,7 @@ async def load(
 async def act(
     session: AsyncSession,
     guard: PersonGuard,
+    registry: OrganisationRegistry,
     request: Request,
     dossier: Dossier,
     action: RequestAction,
@@ -218,7 +206,6 @@ async def act(
         request.validated = action is RequestAction.VALIDATE
         request.validation_motivation = motivation
         request.validated_at = now
-        await repository.add_party(session, request.id, principal.enterprise_number)
     elif action is RequestAction.ADD_MEDICAL_INFORMATION:
         request.medical_information = text
     elif action is RequestAction.ADD_MEDICAL_ADVICE:
@@ -227,6 +214,6 @@ async def act(
     request.updated_at = now
     await flush_or_precondition_failed(session, lang=lang)
     await dossier_repository.touch(session, dossier.id)
-    others = await repository.parties(session, request.id) - {principal.enterprise_number}
-    await feed.publish(session, others, kind="requestChanged", dossier_id=dossier.id, resource_id=request.id)
+    medical = action in (RequestAction.ADD_MEDICAL_INFORMATION, RequestAction.ADD_MEDICAL_ADVICE)
+    await routing.route_request(session, guard, registry, request, dossier.ssin, medical=medical)
     return request
