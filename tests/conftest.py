@@ -106,6 +106,7 @@ def simulator(simulator_app: FastAPI) -> SimulatorState:
     state.latency_ms.clear()
     state.faults.clear()
     state.calls.clear()
+    state.received.clear()
     return state
 
 
@@ -192,7 +193,9 @@ async def own_database(server_url: URL) -> AsyncIterator[URL]:
 
 
 @pytest.fixture
-async def own_app(own_database: URL, settings: Settings, simulator_app: FastAPI) -> AsyncIterator[FastAPI]:
+async def own_app(
+    own_database: URL, settings: Settings, simulator_app: FastAPI, simulator: SimulatorState
+) -> AsyncIterator[FastAPI]:
     """The app on a database of its own, with real connections per request: for tests of concurrency."""
     own = settings.model_copy(
         update={"database_url": own_database.render_as_string(hide_password=False), "db_pool_size": 50}

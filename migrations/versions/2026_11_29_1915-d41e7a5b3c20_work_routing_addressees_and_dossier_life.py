@@ -7,7 +7,8 @@ item changes. It replaces ``request_party``, whose rows become the requests' add
 trusted on its own: every list and feed re-checks the person's current links.
 
 A dossier is ``active`` (was ``open``) while a form or request is open and ``closed`` when the trajectory ends or
-its insurer or INAMI closes it (``closed_at``, ``closed_by``).
+its insurer or INAMI closes it (``closed_at``, ``closed_by``). Work lists page on (updated_at, id) of requests and
+forms, decision lists chosen by ``changedSince`` on (decided_at, id): each has its index.
 
 Revision ID: d41e7a5b3c20
 Revises: 94233462c769
@@ -52,6 +53,7 @@ def upgrade() -> None:
     op.drop_table("request_party")
     op.create_index("ix_request_updated_at_id", "request", ["updated_at", "id"], unique=False)
     op.create_index("ix_registration_form_updated_at_id", "registration_form", ["updated_at", "id"], unique=False)
+    op.create_index("ix_decision_decided_at_id", "decision", ["decided_at", "id"], unique=False)
 
     op.add_column("dossier", sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True))
     op.add_column("dossier", sa.Column("closed_by", sa.String(10), nullable=True))
@@ -62,6 +64,7 @@ def downgrade() -> None:
     op.execute("UPDATE dossier SET status = 'open' WHERE status = 'active'")
     op.drop_column("dossier", "closed_by")
     op.drop_column("dossier", "closed_at")
+    op.drop_index("ix_decision_decided_at_id", table_name="decision")
     op.drop_index("ix_registration_form_updated_at_id", table_name="registration_form")
     op.drop_index("ix_request_updated_at_id", table_name="request")
     op.create_table(

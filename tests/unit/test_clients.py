@@ -15,12 +15,16 @@ import respx
 
 from rp_api.clients import Upstreams
 from rp_api.clients.base import LEGAL_CONTEXT_HEADER, UpstreamBadResponse, UpstreamUnavailable
+from rp_api.clients.blinding import encode_point, value_point
 from rp_api.settings import UpstreamSettings
 
 BASE = "https://sources.test"
 SSIN = "85073003328"
 TRACE = "9a0f8c1e-4d7b-4a4e-9a57-3c1d2f1e0b11"
 TODAY = date(2026, 11, 22)
+SOME_X, SOME_Y = encode_point(value_point(b"any point") * 7)
+"""A point of P-521: a pseudonymisation service's answer the client accepts (what it unblinds to is random here;
+the blinding itself is tested in test_pseudonymisation.py)."""
 
 
 @dataclass(frozen=True)
@@ -73,10 +77,10 @@ CASES = [
     ),
     Case(
         "pseudonymisation",
-        "/ehealth/pseudo/v1/pseudonymize",
+        "/ehealth/pseudo/v1/domains/trio/pseudonymize",
         lambda u: u.pseudonymisation.pseudonym(ssin=SSIN, domain="trio", trace_id=TRACE),
-        {"domain": "trio", "pseudonym": "p-7f3a"},
-        lambda r: r.pseudonym == "p-7f3a",
+        {"domain": "trio", "crv": "P-521", "x": SOME_X, "y": SOME_Y},
+        lambda r: r.domain == "trio" and len(r.pseudonym) == 90,
     ),
     Case(
         "trio",
@@ -105,6 +109,8 @@ async def test_success_and_headers(upstreams: Upstreams, case: Case) -> None:
     assert len(request.headers["BelGov-Trace-Id"]) == 36
     assert "26/060" in request.headers[LEGAL_CONTEXT_HEADER]
     assert SSIN not in str(request.url)  # identifiers travel in the body
+    if case.name == "pseudonymisation":
+        assert SSIN not in request.content.decode()  # only a blinded point travels
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
@@ -171,3 +177,34 @@ async def test_request_body_is_the_documented_query() -> None:
         upstreams = Upstreams.build(http, UpstreamSettings().with_base(BASE))
         await upstreams.member_data.affiliation(ssin=SSIN, on=TODAY, trace_id=None)
     assert json.loads(route.calls.last.request.content) == {"ssin": SSIN, "date": "2026-11-22"}
+
+
+WITH_CONTEXT: dict[str, Callable[[Upstreams, str], Awaitable[Any]]] = {
+    "nationalRegister": lambda u, c: u.national_register.person(ssin=SSIN, trace_id=None, legal_context=c),
+    "memberData": lambda u, c: u.member_data.affiliation(ssin=SSIN, on=TODAY, trace_id=None, legal_context=c),
+    "dimona": lambda u, c: u.dimona.current_employers(ssin=SSIN, on=TODAY, trace_id=None, legal_context=c),
+    "seedConnect": lambda u, c: u.seed_connect.prevention_services(
+        employer="0411159046", trace_id=None, legal_context=c
+    ),
+    "jobSeeker": lambda u, c: u.job_seeker.registrations(ssin=SSIN, trace_id=None, legal_context=c),
+    "pseudonymisation": lambda u, c: u.pseudonymisation.pseudonym(
+        ssin=SSIN, domain="trio", trace_id=None, legal_context=c
+    ),
+    "trio": lambda u, c: u.trio.dossier_exists(pseudonym="p-7f3a", trace_id=None, legal_context=c),
+}
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+@respx.mock
+async def test_the_legal_context_given_is_the_header_sent(upstreams: Upstreams, case: Case) -> None:
+    """Each call carries the legal basis it is made under (the organisation type's), on every attempt."""
+    route = respx.post(f"{BASE}{case.path}").mock(
+        side_effect=[httpx.Response(503), httpx.Response(200, json=case.body)]
+    )
+    context = "deliberation CSI/CSSS 26/060, par. 15-25; actor=test"
+    assert case.expected(await WITH_CONTEXT[case.name](upstreams, context))
+    assert [call.request.headers[LEGAL_CONTEXT_HEADER] for call in route.calls] == [context, context]
+
+
+def test_every_client_call_takes_a_legal_context() -> None:
+    assert set(WITH_CONTEXT) == set(IDS)

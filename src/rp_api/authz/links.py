@@ -11,6 +11,11 @@ What each organisation type needs (always the National Register too, for death a
 - prevention service: Dimona, then SEED-Connect for every employer in parallel (two round trips);
 - INAMI: nothing more.
 
+Every source call carries, in its ``Legal-Context`` header, the legal basis of the organisation type it is made
+for (:mod:`rp_api.domain.legal_basis`): :meth:`LinkResolver.resolve` that of the type it resolves for; the other
+methods take the caller's as ``legal_context`` (the general one without it). An answer, once cached, serves every
+organisation type: its header documents the call that fetched it.
+
 A dossier shows more than the decision needs (:meth:`LinkResolver.enrich`): there a source that fails only leaves
 its block empty (None), and the :class:`Enrichment` names it (``failures``), so that one source down does not stop
 every organisation from reading dossiers. The decision itself never degrades: :meth:`LinkResolver.resolve` raises.
@@ -32,12 +37,13 @@ from pydantic import TypeAdapter
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from rp_api.clients import Upstreams
-from rp_api.clients.base import UpstreamBadResponse, UpstreamError, UpstreamModel
+from rp_api.clients.base import LEGAL_CONTEXT, UpstreamBadResponse, UpstreamError, UpstreamModel
 from rp_api.clients.dimona import Employer
 from rp_api.clients.job_seeker import Registration
 from rp_api.clients.member_data import InsurerAffiliation
 from rp_api.clients.national_register import RegisteredPerson
 from rp_api.clients.seed_connect import PreventionService
+from rp_api.domain import legal_basis
 from rp_api.domain.actors import OrganisationType
 from rp_api.domain.links import Employment, PersonLinks
 from rp_api.problems import BadGateway, ServiceUnavailable
@@ -172,44 +178,46 @@ class LinkResolver:
                 return _links(ssin, person)
 
     async def resolve(self, ssin: str, organisation_type: OrganisationType, *, trace_id: str | None) -> PersonLinks:
-        """The links the policy needs for a caller of this type. Raises the clients' Upstream* errors."""
+        """The links the policy needs for a caller of this type, each source asked under that type's legal basis.
+        Raises the clients' Upstream* errors."""
         today = self.clock().date()
         register = ("nationalRegister", ssin)
+        context = legal_basis.legal_context(organisation_type)
         match organisation_type:
             case OrganisationType.INSURER:
                 person, affiliation = await self._together(
                     (register, ("memberData", ssin)),
-                    self._national_register(ssin, trace_id),
-                    self._member_data(ssin, today, trace_id),
+                    self._national_register(ssin, trace_id, context),
+                    self._member_data(ssin, today, trace_id, context),
                 )
                 return _links(ssin, person, insurer_oa_number=affiliation.oa_number if affiliation else None)
             case OrganisationType.REGIONAL_SERVICE:
                 person, registrations = await self._together(
                     (register, ("jobSeeker", ssin)),
-                    self._national_register(ssin, trace_id),
-                    self._job_seeker(ssin, trace_id),
+                    self._national_register(ssin, trace_id, context),
+                    self._job_seeker(ssin, trace_id, context),
                 )
                 return _links(ssin, person, regional_services=frozenset(r.regional_service for r in registrations))
             case OrganisationType.PREVENTION_SERVICE:
                 person, employments = await self._together(
                     (register, ("dimona", ssin)),
-                    self._national_register(ssin, trace_id),
-                    self._employments(ssin, today, trace_id),
+                    self._national_register(ssin, trace_id, context),
+                    self._employments(ssin, today, trace_id, context),
                 )
                 return _links(ssin, person, employments=employments)
             case _:
-                return _links(ssin, await self._national_register(ssin, trace_id))
+                return _links(ssin, await self._national_register(ssin, trace_id, context))
 
-    async def routing(self, ssin: str, *, trace_id: str | None) -> PersonLinks:
+    async def routing(self, ssin: str, *, trace_id: str | None, legal_context: str = LEGAL_CONTEXT) -> PersonLinks:
         """The links work routing needs (the person's insurer and regional services, National Register for the
         rest): who an item is addressed to. Raises the clients' Upstream* errors, as :meth:`resolve` does — an item
         is never routed to a partial set of addressees."""
         today = self.clock().date()
         person, affiliation, registrations = await self._together(
             (("nationalRegister", ssin), ("memberData", ssin), ("jobSeeker", ssin)),
-            self._national_register(ssin, trace_id),
-            self._member_data(ssin, today, trace_id),
-            self._job_seeker(ssin, trace_id),
+            self._national_register(ssin, trace_id, legal_context),
+            self._member_data(ssin, today, trace_id, legal_context),
+            self._job_seeker(ssin, trace_id, legal_context),
         )
         return _links(
             ssin,
@@ -218,12 +226,16 @@ class LinkResolver:
             regional_services=frozenset(r.regional_service for r in registrations),
         )
 
-    async def person(self, ssin: str, *, trace_id: str | None) -> RegisteredPerson | None:
+    async def person(
+        self, ssin: str, *, trace_id: str | None, legal_context: str = LEGAL_CONTEXT
+    ) -> RegisteredPerson | None:
         """The National Register's answer (name, birth and death dates), through both cache levels; a list line's
         person is in memory already, since its access decision needed it. Raises the clients' Upstream* errors."""
-        return await self._national_register(ssin, trace_id)
+        return await self._national_register(ssin, trace_id, legal_context)
 
-    async def enrich(self, ssin: str, *, with_trio: bool, trace_id: str | None) -> Enrichment:
+    async def enrich(
+        self, ssin: str, *, with_trio: bool, trace_id: str | None, legal_context: str = LEGAL_CONTEXT
+    ) -> Enrichment:
         """Everything a dossier shows, every source at once (most answers are already cached by the decision).
 
         Never raises the clients' Upstream* errors: a source that fails leaves its block None and is named in the
@@ -233,11 +245,11 @@ class LinkResolver:
         sources = ["nationalRegister", "memberData", "jobSeeker", "dimona", *(["trio"] if with_trio else [])]
         person, affiliation, registrations, employers, trio = await self._together(
             [(source, ssin) for source in sources],
-            _or_none(self._national_register(ssin, trace_id), failures),
-            _or_none(self._member_data(ssin, today, trace_id), failures),
-            _or_none(self._job_seeker(ssin, trace_id), failures),
-            self._employers_shown(ssin, today, trace_id, failures),
-            _or_none(self._trio(ssin, trace_id), failures) if with_trio else _nothing(),
+            _or_none(self._national_register(ssin, trace_id, legal_context), failures),
+            _or_none(self._member_data(ssin, today, trace_id, legal_context), failures),
+            _or_none(self._job_seeker(ssin, trace_id, legal_context), failures),
+            self._employers_shown(ssin, today, trace_id, legal_context, failures),
+            _or_none(self._trio(ssin, trace_id, legal_context), failures) if with_trio else _nothing(),
         )
         return Enrichment(
             person,
@@ -267,29 +279,29 @@ class LinkResolver:
         return answers
 
     async def _employers_with_services(
-        self, ssin: str, today: date, trace_id: str | None
+        self, ssin: str, today: date, trace_id: str | None, context: str
     ) -> tuple[tuple[Employer, tuple[PreventionService, ...]], ...]:
-        employers = await self._current_employers(ssin, today, trace_id)
+        employers = await self._current_employers(ssin, today, trace_id, context)
         services = await self._together(
             [("seedConnect", employer.enterprise_number) for employer in employers or []],
-            *(self._prevention_services(employer.enterprise_number, trace_id) for employer in employers or []),
+            *(self._prevention_services(employer.enterprise_number, trace_id, context) for employer in employers or []),
         )
         return tuple((e, tuple(found)) for e, found in zip(employers or [], services, strict=True))
 
     async def _employers_shown(
-        self, ssin: str, today: date, trace_id: str | None, failures: list[SourceFailure]
+        self, ssin: str, today: date, trace_id: str | None, context: str, failures: list[SourceFailure]
     ) -> tuple[tuple[Employer, tuple[PreventionService, ...] | None], ...] | None:
         """As :meth:`_employers_with_services`, for display: None when Dimona fails, and an employer's services
         None when SEED-Connect fails for it (the other employers are still shown)."""
         try:
-            employers = await self._current_employers(ssin, today, trace_id)
+            employers = await self._current_employers(ssin, today, trace_id, context)
         except UpstreamError as exc:
             _note(exc, failures)
             return None
         services = await self._together(
             [("seedConnect", employer.enterprise_number) for employer in employers or []],
             *(
-                _or_none(self._prevention_services(employer.enterprise_number, trace_id), failures)
+                _or_none(self._prevention_services(employer.enterprise_number, trace_id, context), failures)
                 for employer in employers or []
             ),
         )
@@ -297,62 +309,76 @@ class LinkResolver:
             (e, None if found is None else tuple(found)) for e, found in zip(employers or [], services, strict=True)
         )
 
-    async def _current_employers(self, ssin: str, today: date, trace_id: str | None) -> list[Employer] | None:
+    async def _current_employers(
+        self, ssin: str, today: date, trace_id: str | None, context: str
+    ) -> list[Employer] | None:
         return await self._cached(
             "dimona",
             ssin,
-            lambda: self.upstreams.dimona.current_employers(ssin=ssin, on=today, trace_id=trace_id),
+            lambda: self.upstreams.dimona.current_employers(
+                ssin=ssin, on=today, trace_id=trace_id, legal_context=context
+            ),
             list[Employer],
         )
 
-    async def _trio(self, ssin: str, trace_id: str | None) -> bool:
+    async def _trio(self, ssin: str, trace_id: str | None, context: str) -> bool:
+        """Whether TRIO has a dossier for the person: their pseudonym in TRIO's domain (eHealth's blinded
+        pseudonymisation: the SSIN never leaves in clear), then TRIO asked about that pseudonym."""
+
         async def ask() -> TrioAnswer:
             pseudonym = await self.upstreams.pseudonymisation.pseudonym(
-                ssin=ssin, domain=self.trio_domain, trace_id=trace_id
+                ssin=ssin, domain=self.trio_domain, trace_id=trace_id, legal_context=context
             )
-            return TrioAnswer(
-                exists=await self.upstreams.trio.dossier_exists(pseudonym=pseudonym.pseudonym, trace_id=trace_id)
+            exists = await self.upstreams.trio.dossier_exists(
+                pseudonym=pseudonym.pseudonym, trace_id=trace_id, legal_context=context
             )
+            return TrioAnswer(exists=exists)
 
         answer = await self._cached("trio", ssin, ask, TrioAnswer)
         return answer.exists
 
-    async def _national_register(self, ssin: str, trace_id: str | None) -> RegisteredPerson | None:
+    async def _national_register(self, ssin: str, trace_id: str | None, context: str) -> RegisteredPerson | None:
         return await self._cached(
             "nationalRegister",
             ssin,
-            lambda: self.upstreams.national_register.person(ssin=ssin, trace_id=trace_id),
+            lambda: self.upstreams.national_register.person(ssin=ssin, trace_id=trace_id, legal_context=context),
             RegisteredPerson,
         )
 
-    async def _member_data(self, ssin: str, today: date, trace_id: str | None) -> InsurerAffiliation | None:
+    async def _member_data(
+        self, ssin: str, today: date, trace_id: str | None, context: str
+    ) -> InsurerAffiliation | None:
         return await self._cached(
             "memberData",
             ssin,
-            lambda: self.upstreams.member_data.affiliation(ssin=ssin, on=today, trace_id=trace_id),
+            lambda: self.upstreams.member_data.affiliation(
+                ssin=ssin, on=today, trace_id=trace_id, legal_context=context
+            ),
             InsurerAffiliation,
         )
 
-    async def _job_seeker(self, ssin: str, trace_id: str | None) -> list[Registration]:
+    async def _job_seeker(self, ssin: str, trace_id: str | None, context: str) -> list[Registration]:
         found = await self._cached(
             "jobSeeker",
             ssin,
-            lambda: self.upstreams.job_seeker.registrations(ssin=ssin, trace_id=trace_id),
+            lambda: self.upstreams.job_seeker.registrations(ssin=ssin, trace_id=trace_id, legal_context=context),
             list[Registration],
         )
         return found or []
 
-    async def _employments(self, ssin: str, today: date, trace_id: str | None) -> tuple[Employment, ...]:
+    async def _employments(self, ssin: str, today: date, trace_id: str | None, context: str) -> tuple[Employment, ...]:
         return tuple(
             Employment(employer.enterprise_number, frozenset(s.enterprise_number for s in found))
-            for employer, found in await self._employers_with_services(ssin, today, trace_id)
+            for employer, found in await self._employers_with_services(ssin, today, trace_id, context)
         )
 
-    async def _prevention_services(self, employer: str, trace_id: str | None) -> list[PreventionService]:
+    async def _prevention_services(self, employer: str, trace_id: str | None, context: str) -> list[PreventionService]:
         found = await self._cached(
             "seedConnect",
             employer,
-            lambda: self.upstreams.seed_connect.prevention_services(employer=employer, trace_id=trace_id),
+            lambda: self.upstreams.seed_connect.prevention_services(
+                employer=employer, trace_id=trace_id, legal_context=context
+            ),
             list[PreventionService],
         )
         return found or []

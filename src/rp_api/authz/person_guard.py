@@ -19,21 +19,25 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, TypeVar
 
+import structlog
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rp_api.authz.audit import AuditRecord, amend, record
 from rp_api.authz.guard import OPERATION, principal_of
 from rp_api.authz.links import LinkResolver
-from rp_api.clients.base import UpstreamBadResponse, UpstreamUnavailable
+from rp_api.clients.base import UpstreamBadResponse, UpstreamError, UpstreamUnavailable
+from rp_api.clients.national_register import RegisteredPerson
 from rp_api.db import session_of
 from rp_api.domain.actors import OrganisationType
+from rp_api.domain.legal_basis import legal_context
 from rp_api.domain.links import PersonLinks
 from rp_api.domain.policy import Action, Caller, Decision, Reason, decide, works_on_dossiers
 from rp_api.domain.principal import Principal
 from rp_api.problems import BadGateway, MissingPermission, Problem, ReplacedSsin, ResourceNotFound, ServiceUnavailable
 from rp_api.tracing import trace_id_of
 
+log = structlog.get_logger(__name__)
 SOURCE_UNAVAILABLE = "sourceUnavailable"
 SOURCE_BAD_RESPONSE = "sourceBadResponse"
 MAX_REPLACEMENTS = 5
@@ -93,6 +97,8 @@ class PersonGuard:
         self.resolver = resolver
         self.trace_id = trace_id
         self.call_operation = call_operation
+        self.legal_context = legal_context(principal.organisation_type)
+        """The ``Legal-Context`` of the source calls made for this caller (its actor's legal basis)."""
 
     @classmethod
     def of(cls, request: Request) -> PersonGuard:
@@ -198,11 +204,27 @@ class PersonGuard:
         """The person's links as work routing needs them (insurer and regional services), for a call that already
         passed the guard; a source failing fails the call (503/502), never a partial set of addressees."""
         try:
-            return await self.resolver.routing(ssin, trace_id=self.trace_id)
+            return await self.resolver.routing(ssin, trace_id=self.trace_id, legal_context=self.legal_context)
         except UpstreamUnavailable:
             raise ServiceUnavailable("An authentic source does not answer; try again later") from None
         except UpstreamBadResponse:
             raise BadGateway() from None
+
+    async def registered(self, ssins: Iterable[str]) -> dict[str, RegisteredPerson | None]:
+        """For the granted lines of a list: each person's National Register answer (names) through the link caches
+        — in this process's memory already, since the line's access decision needed it. None when it cannot be read:
+        that line shows no name, and the page is not failed for a name (access was decided already). The log line
+        names the source only."""
+        found: dict[str, RegisteredPerson | None] = {}
+        for ssin in ssins:
+            if ssin in found:
+                continue
+            try:
+                found[ssin] = await self.resolver.person(ssin, trace_id=self.trace_id, legal_context=self.legal_context)
+            except UpstreamError as exc:
+                log.warning("list_name_unavailable", source=exc.source, error_type=type(exc).__name__)
+                found[ssin] = None
+        return found
 
     def names(self, access: PersonAccess, *, resource_id: str) -> None:
         """The resource the call created for the person (known only after the decision): named on its record."""

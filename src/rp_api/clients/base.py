@@ -1,6 +1,10 @@
 """What every authentic-source client shares: time bounds, retries of idempotent calls, typed failures, and the
 headers of the Belgian social-security network (trace ids, legal context).
 
+Every method of a client takes an optional ``legal_context``: the ``Legal-Context`` header of its call, the legal
+basis of the organisation type the call is made for (:func:`rp_api.domain.legal_basis.legal_context`); without it,
+the general one (:data:`LEGAL_CONTEXT`).
+
 Failures come in two kinds, which callers keep apart:
 - :class:`UpstreamUnavailable`: the source did not answer in time, or answered 5xx/429 after the retries (the
   access decision is a deny with 503 ``serviceUnavailable``);
@@ -21,12 +25,13 @@ import structlog
 from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic.alias_generators import to_camel
 
-from rp_api.domain.policy import DELIBERATION
+from rp_api.domain.legal_basis import GENERAL_CONTEXT
 
 log = structlog.get_logger(__name__)
 
 LEGAL_CONTEXT_HEADER = "Legal-Context"
-LEGAL_CONTEXT = f"deliberation {DELIBERATION}"
+LEGAL_CONTEXT = GENERAL_CONTEXT
+"""The ``Legal-Context`` of a call made for no particular organisation type."""
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -82,6 +87,7 @@ class UpstreamClient:
         trace_id: str | None,
         idempotent: bool = True,
         absent_on_404: bool = False,
+        legal_context: str = LEGAL_CONTEXT,
     ) -> M | None:
         """POST a query (person identifiers travel in bodies, never in URLs) and parse the answer.
 
@@ -93,7 +99,7 @@ class UpstreamClient:
         for attempt in range(1, attempts + 1):
             headers = {
                 "BelGov-Trace-Id": str(uuid.uuid4()),
-                LEGAL_CONTEXT_HEADER: LEGAL_CONTEXT,
+                LEGAL_CONTEXT_HEADER: legal_context,
                 "Accept": "application/json",
             }
             if trace_id:

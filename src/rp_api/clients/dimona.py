@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from rp_api.clients.base import UpstreamClient, UpstreamModel
+from rp_api.clients.base import LEGAL_CONTEXT, UpstreamClient, UpstreamModel
 
 
 class Employer(UpstreamModel):
@@ -19,9 +19,15 @@ class Employers(UpstreamModel):
 class DimonaClient(UpstreamClient):
     source = "dimona"
 
-    async def current_employers(self, *, ssin: str, on: date, trace_id: str | None) -> list[Employer]:
+    async def current_employers(
+        self, *, ssin: str, on: date, trace_id: str | None, legal_context: str = LEGAL_CONTEXT
+    ) -> list[Employer]:
         found = await self._query(
-            "/employments/query", {"ssin": ssin, "date": on.isoformat()}, Employers, trace_id=trace_id
+            "/employments/query",
+            {"ssin": ssin, "date": on.isoformat()},
+            Employers,
+            trace_id=trace_id,
+            legal_context=legal_context,
         )
         assert found is not None
         return found.items

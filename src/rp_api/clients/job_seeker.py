@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from rp_api.clients.base import UpstreamClient, UpstreamModel
+from rp_api.clients.base import LEGAL_CONTEXT, UpstreamClient, UpstreamModel
 
 
 class Registration(UpstreamModel):
@@ -20,7 +20,11 @@ class Registrations(UpstreamModel):
 class JobSeekerClient(UpstreamClient):
     source = "jobSeeker"
 
-    async def registrations(self, *, ssin: str, trace_id: str | None) -> list[Registration]:
-        found = await self._query("/registrations/query", {"ssin": ssin}, Registrations, trace_id=trace_id)
+    async def registrations(
+        self, *, ssin: str, trace_id: str | None, legal_context: str = LEGAL_CONTEXT
+    ) -> list[Registration]:
+        found = await self._query(
+            "/registrations/query", {"ssin": ssin}, Registrations, trace_id=trace_id, legal_context=legal_context
+        )
         assert found is not None
         return found.items

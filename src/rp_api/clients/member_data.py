@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from rp_api.clients.base import UpstreamClient, UpstreamModel
+from rp_api.clients.base import LEGAL_CONTEXT, UpstreamClient, UpstreamModel
 
 
 class InsurerAffiliation(UpstreamModel):
@@ -16,7 +16,9 @@ class InsurerAffiliation(UpstreamModel):
 class MemberDataClient(UpstreamClient):
     source = "memberData"
 
-    async def affiliation(self, *, ssin: str, on: date, trace_id: str | None) -> InsurerAffiliation | None:
+    async def affiliation(
+        self, *, ssin: str, on: date, trace_id: str | None, legal_context: str = LEGAL_CONTEXT
+    ) -> InsurerAffiliation | None:
         """The affiliation on that date, or None when the person is affiliated nowhere."""
         return await self._query(
             "/affiliations/query",
@@ -24,4 +26,5 @@ class MemberDataClient(UpstreamClient):
             InsurerAffiliation,
             trace_id=trace_id,
             absent_on_404=True,
+            legal_context=legal_context,
         )

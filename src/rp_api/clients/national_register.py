@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from rp_api.clients.base import UpstreamClient, UpstreamModel
+from rp_api.clients.base import LEGAL_CONTEXT, UpstreamClient, UpstreamModel
 
 
 class RegisteredPerson(UpstreamModel):
@@ -20,8 +20,15 @@ class RegisteredPerson(UpstreamModel):
 class NationalRegisterClient(UpstreamClient):
     source = "nationalRegister"
 
-    async def person(self, *, ssin: str, trace_id: str | None) -> RegisteredPerson | None:
+    async def person(
+        self, *, ssin: str, trace_id: str | None, legal_context: str = LEGAL_CONTEXT
+    ) -> RegisteredPerson | None:
         """The person, or None when the register does not know the SSIN."""
         return await self._query(
-            "/persons/query", {"ssin": ssin}, RegisteredPerson, trace_id=trace_id, absent_on_404=True
+            "/persons/query",
+            {"ssin": ssin},
+            RegisteredPerson,
+            trace_id=trace_id,
+            absent_on_404=True,
+            legal_context=legal_context,
         )

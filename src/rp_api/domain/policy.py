@@ -1,7 +1,9 @@
 """The access policy: a pure function of the caller, the action and the person's links (no I/O).
 
 ``decide()`` is the only place where access to a person is granted. Deny by default: every path that is not an
-explicit permit is a denial with its reason. The legal basis is that of deliberation CSI/CSSS n° 26/060.
+explicit permit is a denial with its reason. A permit carries the caller's legal basis: that of its organisation
+type in deliberation CSI/CSSS n° 26/060 (:mod:`rp_api.domain.legal_basis`); the link that made it apply is the
+decision's reason.
 """
 
 from __future__ import annotations
@@ -10,10 +12,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from rp_api.domain.actors import OrganisationType, Role
+from rp_api.domain.legal_basis import DELIBERATION as DELIBERATION
+from rp_api.domain.legal_basis import basis_of
 from rp_api.domain.links import PersonLinks
 from rp_api.domain.principal import Principal
-
-DELIBERATION = "CSI/CSSS 26/060"
 
 
 class Action(StrEnum):
@@ -74,14 +76,6 @@ PHYSICIAN_ROLES = frozenset(
 AUDIT_ONLY_ROLES = frozenset({Role.AUDITOR})
 """Roles that read the audit log and nothing else (data minimisation: the log answers who accessed what; the
 auditor needs no dossier for that)."""
-
-_LEGAL_BASIS = {
-    Reason.INSURER_AFFILIATION: f"{DELIBERATION}: the person is affiliated to the insurer (CIN MemberData)",
-    Reason.REGIONAL_REGISTRATION: f"{DELIBERATION}: the person is registered with the regional service (JobSeeker)",
-    Reason.EMPLOYER_AFFILIATION: f"{DELIBERATION}: a current employer is affiliated to the prevention service "
-    "(Dimona, SEED-Connect)",
-    Reason.INAMI_MISSION: f"{DELIBERATION}: INAMI's mission",
-}
 
 
 @dataclass(frozen=True)
@@ -161,7 +155,7 @@ def decide(caller: Caller, action: Action, links: PersonLinks, successor: Person
         return _deny(Reason.DECEASED)
     if not _role_allows(caller.roles, action):
         return _deny(Reason.ROLE_NOT_ALLOWED)
-    return Decision(allowed=True, reason=link, legal_basis=_LEGAL_BASIS[link])
+    return Decision(allowed=True, reason=link, legal_basis=basis_of(caller.organisation_type).text)
 
 
 class AuditScope(StrEnum):

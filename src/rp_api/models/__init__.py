@@ -2,7 +2,7 @@
 
 from rp_api.models.audit import AuditChainAnchor, AuditChainHead, AuditEvent, AuditRetention
 from rp_api.models.conversation import Conversation, ConversationParticipant, FeedEvent, Message, MessageRead
-from rp_api.models.dossier import Addressee, Dossier, DossierParticipant
+from rp_api.models.dossier import Addressee, Consent, Dossier, DossierParticipant
 from rp_api.models.idempotency import IdempotencyRecord
 from rp_api.models.link_cache import PersonLinkCache
 from rp_api.models.registration_form import RegistrationForm
@@ -14,6 +14,7 @@ __all__ = [
     "AuditChainHead",
     "AuditEvent",
     "AuditRetention",
+    "Consent",
     "Conversation",
     "ConversationParticipant",
     "Decision",

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, func
+from sqlalchemy import Date, DateTime, ForeignKey, Index, Integer, String, func
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -65,3 +65,26 @@ class Addressee(Base):
     """``registrationForm`` or ``request``."""
     dossier_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("dossier.id", ondelete="CASCADE"))
     since: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Consent(Base):
+    """The person's consent as the dossier records it (formulaire de consentement, deliberation 26/060 §63): what
+    needs it is refused until a consent of its scope is in force (recorded, not withdrawn)."""
+
+    __tablename__ = "consent"
+    __table_args__ = (Index("ix_consent_dossier", "dossier_id", "scope"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+    dossier_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("dossier.id", ondelete="CASCADE"))
+    scope: Mapped[str] = mapped_column(String(40))
+    form_version: Mapped[str] = mapped_column(String(40))
+    """The version of the consent form the person signed."""
+    given_on: Mapped[date] = mapped_column(Date)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    recorded_by_organisation: Mapped[str] = mapped_column(String(10))
+    recorded_by_role: Mapped[str] = mapped_column(String(40))
+    withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    withdrawn_by_organisation: Mapped[str | None] = mapped_column(String(10))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012

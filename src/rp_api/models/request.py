@@ -48,6 +48,10 @@ class Request(Base):
     # health data, physicians only
     medical_information: Mapped[str | None] = mapped_column(Text)
     medical_advice: Mapped[str | None] = mapped_column(Text)
+    # the medical inspector's non-medical conclusion for the social expert (not health data)
+    medical_conclusion: Mapped[str | None] = mapped_column(String(32))
+    """compatible, notCompatible or compatibleWithConditions."""
+    conclusion_remarks: Mapped[str | None] = mapped_column(Text)
 
 
 class DecisionRound(Base):
@@ -63,7 +67,10 @@ class DecisionRound(Base):
 
 class Decision(Base):
     __tablename__ = "decision"
-    __table_args__ = (Index("ix_decision_week", "week", "decided_at", "id"),)
+    __table_args__ = (
+        Index("ix_decision_week", "week", "decided_at", "id"),
+        Index("ix_decision_decided_at_id", "decided_at", "id"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
     request_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("request.id", ondelete="CASCADE"), unique=True)

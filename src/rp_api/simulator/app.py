@@ -1,10 +1,15 @@
 """The simulator's HTTP interface: one route per source query (the paths the clients use), plus ``/_control``
-to set latency and faults per source and to read how many calls each source received."""
+to set latency and faults per source and to read how many calls each source received.
+
+Each source also keeps what it received (:attr:`SimulatorState.received`: the last calls' paths, ``Legal-Context``
+headers and bodies), so that a test can check what left the platform: e.g. that eHealth's pseudonymisation never
+saw an SSIN, only blinded points (:mod:`rp_api.clients.pseudonymisation`)."""
 
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
+from collections import Counter, defaultdict, deque
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -12,10 +17,15 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict
 
+from rp_api.clients.base import LEGAL_CONTEXT_HEADER
+from rp_api.clients.blinding import CURVE, decode_point, encode_point
 from rp_api.settings import Fault, SimulatedService, SimulatorSettings
 from rp_api.simulator.population import Population, SimulatedPerson, build_population
 
 TIMEOUT_FAULT_S = 60.0
+RECEIVED_KEPT = 1000
+"""How many of its last calls each source keeps (a long-running demo does not grow without bound)."""
+TRIO_DOMAIN = "trio"
 
 
 class ServiceControl(BaseModel):
@@ -25,6 +35,16 @@ class ServiceControl(BaseModel):
     fault: Fault | None = None
 
 
+@dataclass(frozen=True)
+class ReceivedCall:
+    """What a source received in one call."""
+
+    path: str
+    legal_context: str | None
+    """The call's ``Legal-Context`` header."""
+    body: bytes
+
+
 class SimulatorState:
     def __init__(self, settings: SimulatorSettings, population: Population) -> None:
         self.population = population
@@ -32,10 +52,14 @@ class SimulatorState:
         self.default_latency_ms = settings.latency_ms
         self.faults: dict[str, Fault] = {str(name): fault for name, fault in settings.faults.items()}
         self.calls: Counter[str] = Counter()
+        self.received: defaultdict[str, deque[ReceivedCall]] = defaultdict(lambda: deque(maxlen=RECEIVED_KEPT))
+        """Per source, its last calls (at most :data:`RECEIVED_KEPT`), oldest first."""
 
-    async def answer(self, service: SimulatedService, produce: Any) -> Response:
-        """Count the call, wait the latency, then fail as configured or answer ``produce()``."""
+    async def answer(self, service: SimulatedService, request: Request, produce: Any) -> Response:
+        """Count and keep the call, wait the latency, then fail as configured or answer ``produce()``."""
         self.calls[service] += 1
+        received = ReceivedCall(request.url.path, request.headers.get(LEGAL_CONTEXT_HEADER), await request.body())
+        self.received[service].append(received)
         delay = self.latency_ms.get(service, self.default_latency_ms)
         if delay:
             await asyncio.sleep(delay / 1000)
@@ -80,7 +104,7 @@ def create_simulator_app(settings: SimulatorSettings | None = None, population: 
             person = known(body.get("ssin"))
             return (200, _person_json(person)) if person else (404, {"title": "Not Found"})
 
-        return await state.answer("nationalRegister", produce)
+        return await state.answer("nationalRegister", request, produce)
 
     @app.post("/cin/memberdata/v1/affiliations/query")
     async def member_data(request: Request) -> Response:
@@ -99,7 +123,7 @@ def create_simulator_app(settings: SimulatorSettings | None = None, population: 
                 "since": person.affiliated_since.isoformat(),
             }
 
-        return await state.answer("memberData", produce)
+        return await state.answer("memberData", request, produce)
 
     @app.post("/daas/dimona/v1/employments/query")
     async def dimona(request: Request) -> Response:
@@ -110,7 +134,7 @@ def create_simulator_app(settings: SimulatorSettings | None = None, population: 
             employers = [population.employers[number] for number in (person.employers if person else ())]
             return 200, {"items": [{"enterpriseNumber": e.enterprise_number, "name": e.name} for e in employers]}
 
-        return await state.answer("dimona", produce)
+        return await state.answer("dimona", request, produce)
 
     @app.post("/daas/seedconnect/v1/affiliations/query")
     async def seed_connect(request: Request) -> Response:
@@ -121,7 +145,7 @@ def create_simulator_app(settings: SimulatorSettings | None = None, population: 
             services = employer.prevention_services if employer else ()
             return 200, {"items": [{"enterpriseNumber": number, "name": number} for number in services]}
 
-        return await state.answer("seedConnect", produce)
+        return await state.answer("seedConnect", request, produce)
 
     @app.post("/daas/jobseeker/v1/registrations/query")
     async def job_seeker(request: Request) -> Response:
@@ -133,27 +157,28 @@ def create_simulator_app(settings: SimulatorSettings | None = None, population: 
             items = [{"regionalService": number, "registrationDate": day.isoformat()} for number, day in registrations]
             return 200, {"items": items}
 
-        return await state.answer("jobSeeker", produce)
+        return await state.answer("jobSeeker", request, produce)
 
-    @app.post("/ehealth/pseudo/v1/pseudonymize")
-    async def pseudonymise(request: Request) -> Response:
+    @app.post("/ehealth/pseudo/v1/domains/{domain}/pseudonymize")
+    async def pseudonymise(domain: str, request: Request) -> Response:
+        """eHealth's blinded pseudonymisation: a point r·P in, k·r·P out (k: the domain's key). The SSIN is
+        neither asked for nor accepted."""
         body = await request.json()
 
         def produce() -> tuple[int, Any]:
-            domain = str(body.get("domain"))
-            return 200, {"domain": domain, "pseudonym": population.pseudonym(str(body.get("ssin")), domain)}
+            return evaluate_blinded(population, domain, body)
 
-        return await state.answer("pseudonymisation", produce)
+        return await state.answer("pseudonymisation", request, produce)
 
     @app.post("/trio/v1/dossiers/exists")
     async def trio(request: Request) -> Response:
         body = await request.json()
 
         def produce() -> tuple[int, Any]:
-            person = population.person_of_pseudonym(str(body.get("pseudonym")), "trio")
+            person = population.person_of_pseudonym(str(body.get("pseudonym")), TRIO_DOMAIN)
             return 200, {"exists": bool(person and person.trio_dossier)}
 
-        return await state.answer("trio", produce)
+        return await state.answer("trio", request, produce)
 
     @app.get("/_control/services")
     async def read_control() -> dict[str, Any]:
@@ -176,6 +201,21 @@ def create_simulator_app(settings: SimulatorSettings | None = None, population: 
         state.latency_ms.clear()
         state.faults = {str(name): fault for name, fault in settings.faults.items()}
         state.calls.clear()
+        state.received.clear()
         return await read_control()
 
+    population.person_of_pseudonym("", TRIO_DOMAIN)  # TRIO's pseudonyms, computed now rather than on a first call
     return app
+
+
+def evaluate_blinded(population: Population, domain: str, body: Any) -> tuple[int, Any]:
+    """The answer of eHealth's pseudonymisation to a blinded point (``crv``, ``x``, ``y``): 200 with k·r·P in
+    the domain, or 400 when the body is not a point of P-521."""
+    if not isinstance(body, dict) or body.get("crv", CURVE) != CURVE:
+        return 400, {"title": "Bad Request", "detail": f"a point of {CURVE} is expected"}
+    try:
+        blinded = decode_point(str(body.get("x")), str(body.get("y")))
+    except ValueError:
+        return 400, {"title": "Bad Request", "detail": f"a point of {CURVE} is expected"}
+    x, y = encode_point(population.evaluate(blinded, domain))
+    return 200, {"domain": domain, "crv": CURVE, "x": x, "y": y}

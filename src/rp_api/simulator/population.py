@@ -10,7 +10,10 @@ import random
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from Crypto.PublicKey.ECC import EccPoint  # type: ignore[attr-defined]  # documented there, re-exported implicitly
+
 from rp_api.authz.organisations import OrganisationRegistry
+from rp_api.clients.blinding import ORDER, pseudonym_text, ssin_point
 from rp_api.domain.actors import OrganisationType
 from rp_api.identifiers import make_enterprise_number, make_ssin
 
@@ -59,16 +62,36 @@ class Population:
     unknown_ssin: str = ""
     deceased_ssin: str = ""
     replaced_ssin: str = ""
+    seed: int = 26060
+    """The seed the population was built from; the pseudonymisation domains' secret keys derive from it too."""
+    _ssin_of: dict[str, dict[str, str]] = field(default_factory=dict, init=False, repr=False, compare=False)
+    """Per domain, each person's pseudonym → SSIN (persons are looked up afresh: tests may replace them)."""
+
+    def domain_key(self, domain: str) -> int:
+        """The domain's secret key k (eHealth's, simulated): in [1, n − 1], derived from the seed and the domain's
+        name so that the demo's pseudonyms are the same every run."""
+        digest = hashlib.sha512(f"rp-api simulator|pseudonymisation domain key|{self.seed}|{domain}".encode())
+        return 1 + int.from_bytes(digest.digest(), "big") % (ORDER - 1)
+
+    def evaluate(self, blinded: EccPoint, domain: str) -> EccPoint:
+        """What eHealth's pseudonymisation service does with a blinded point r·P: k·r·P, with the domain's key."""
+        return blinded * self.domain_key(domain)
 
     def pseudonym(self, ssin: str, domain: str) -> str:
-        """Stable per (person, domain); stands in for eHealth's blinded pseudonymisation."""
-        return hashlib.sha256(f"{domain}:{ssin}".encode()).hexdigest()[:24]
+        """The person's pseudonym in the domain, computed directly: k·P of their SSIN's point, as text (what a
+        client gets through the blinded exchange)."""
+        return pseudonym_text(ssin_point(ssin) * self.domain_key(domain))
 
     def person_of_pseudonym(self, pseudonym: str, domain: str) -> SimulatedPerson | None:
-        for person in self.persons.values():
-            if self.pseudonym(person.ssin, domain) == pseudonym:
-                return person
-        return None
+        """Whom a pseudonym of the domain names (TRIO's lookup). The domain's pseudonyms are computed on its first
+        lookup (~0.2 s for 240 persons; :func:`rp_api.simulator.app.create_simulator_app` does TRIO's at start),
+        then kept: a person added to the population later is not found."""
+        ssin_of = self._ssin_of.get(domain)
+        if ssin_of is None:
+            ssin_of = {self.pseudonym(ssin, domain): ssin for ssin in self.persons}
+            self._ssin_of[domain] = ssin_of
+        ssin = ssin_of.get(pseudonym)
+        return None if ssin is None else self.persons.get(ssin)
 
 
 def build_population(size: int = 240, seed: int = 26060) -> Population:
@@ -79,7 +102,7 @@ def build_population(size: int = 240, seed: int = 26060) -> Population:
     regional = sorted(o.enterprise_number for o in registry if o.type is OrganisationType.REGIONAL_SERVICE)
     prevention = sorted(o.enterprise_number for o in registry if o.type is OrganisationType.PREVENTION_SERVICE)
 
-    population = Population()
+    population = Population(seed=seed)
     for index, name in enumerate(EMPLOYER_NAMES):
         number = make_enterprise_number(3_000_000 + index * 7_919)
         services: tuple[str, ...]
