@@ -77,7 +77,7 @@ FROM request r
 
 
 class _Register:
-    async def person(self, *, ssin: str, trace_id: str | None) -> RegisteredPerson:
+    async def person(self, *, ssin: str, trace_id: str | None, legal_context: str = "") -> RegisteredPerson:
         return RegisteredPerson(ssin=ssin, given_name="An", family_name="Peeters", birth_date=date(1980, 1, 1))
 
 
@@ -85,7 +85,7 @@ class _JobSeeker:
     def __init__(self, service: str) -> None:
         self.service = service
 
-    async def registrations(self, *, ssin: str, trace_id: str | None) -> list[Registration]:
+    async def registrations(self, *, ssin: str, trace_id: str | None, legal_context: str = "") -> list[Registration]:
         return [Registration(regional_service=self.service, registration_date=date(2026, 1, 5))]
 
 

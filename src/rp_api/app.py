@@ -33,6 +33,7 @@ from rp_api.routers import (
     registration_forms,
     requests,
     statistics,
+    work_lists,
 )
 from rp_api.settings import Settings
 from rp_api.tracing import RequestContextMiddleware
@@ -148,6 +149,7 @@ def create_app(
         dossiers.router,
         registration_forms.router,
         requests.router,
+        work_lists.router,
         decisions.router,
         conversations.router,
         statistics.router,

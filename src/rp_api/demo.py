@@ -138,6 +138,8 @@ async def seed_demo_data(
                 else None,
             )
             await form_repository.add(session, form)
+            await dossier_repository.touch(session, dossier.id, new_item=True)  # its status from the form's state
+            await dossier_repository.touch(session, dossier.id, new_item=True)  # its status from the form's state
             # Addressed as the service would address it, from the simulated person's links (no participant is made
             # up: the insurer and VDAB find these forms through their work lists and feeds).
             links = PersonLinks(

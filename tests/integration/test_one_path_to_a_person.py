@@ -33,7 +33,7 @@ from tests.token_factory import TokenFactory
 
 NOT_ABOUT_ONE_PERSON = {"checkHealth", "getMe", "queryAuditEvents", "getStatistics"}
 """Operations that reveal nothing about a person (statistics are anonymous, small cells suppressed)."""
-LISTS = {"queryDossiers", "listDecisions", "listHours", "readEvents"}
+LISTS = {"queryDossiers", "listDecisions", "listHours", "readEvents", "queryRequests", "queryRegistrationForms"}
 """Operations that list whatever the caller's organisation may see: tested line by line in test_list_lines_*."""
 TODAY = datetime.now(UTC).date().isoformat()
 REGISTRY = OrganisationRegistry.load()
@@ -181,6 +181,18 @@ async def _report_hours(who: Caller, w: World, **headers: str) -> httpx.Response
     return await who.post("/hoursReports", body, **headers)
 
 
+async def _close_dossier(who: Caller, w: World, **headers: str) -> httpx.Response:
+    """With the dossier's current ETag (every change in the dossier moves it), read by INAMI, always linked."""
+    current = await w.callers["expert"].get(f"/dossiers/{w.ids['dossier']}")
+    path, if_match = f"/dossiers/{w.ids['dossier']}/close", {"If-Match": current.headers["ETag"]}
+    return await who.post(path, {"reason": "Back at work"}, **if_match, **headers)
+
+
+async def _close_closed_dossier(who: Caller, w: World, **headers: str) -> httpx.Response:
+    assert (await _close_dossier(w.callers["coord"], w)).status_code == 200
+    return await _close_dossier(who, w, **headers)
+
+
 async def _mark_read(who: Caller, w: World, **headers: str) -> httpx.Response:
     return await who.post(f"/conversations/{w.ids['conversation']}/read", {"upTo": w.ids["message"]}, **headers)
 
@@ -188,6 +200,9 @@ async def _mark_read(who: Caller, w: World, **headers: str) -> httpx.Response:
 ROWS: dict[str, Row] = {
     "openDossier": Row(_post(lambda w: "/dossiers", lambda w: {"ssin": w.ssin}), "coord", idempotent=True),
     "getDossier": Row(_get(lambda w: f"/dossiers/{w.ids['dossier']}"), "coord"),
+    "closeDossier": Row(
+        _close_dossier, "coord", weaker=("admin", 403), workflow=_close_closed_dossier, idempotent=True
+    ),
     "createRegistrationForm": Row(
         _post(lambda w: f"/dossiers/{w.ids['dossier']}/registrationForms", lambda w: CONTENT),
         "coord",

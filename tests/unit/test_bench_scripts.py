@@ -58,3 +58,22 @@ def test_http_load_bench_runs(repo_root: Path, tmp_path: Path) -> None:
     }
     assert all(figures["requests"] > 0 for figures in result["scenarios"].values())
     assert "| baseline |" in stdout
+
+
+def test_work_list_bench_runs(repo_root: Path, tmp_path: Path) -> None:
+    result, stdout = run_bench(repo_root, tmp_path / "work.json", "work_list", "--rows", "300", "--rounds", "1")
+    assert set(result["ms"]) == {"without either", "re-check + audit", "deep, both"}
+    assert all(ms > 0 for ms in result["ms"].values())
+    assert "re-check + audit cost" in stdout
+
+
+def test_feed_depth_bench_runs(repo_root: Path, tmp_path: Path) -> None:
+    result, stdout = run_bench(
+        repo_root, tmp_path / "feed.json", "feed_depth", "--depth", "300", "--rounds", "1", "--explain"
+    )
+    assert set(result["ms"]) == {"first page", "deep page", "first page, query only", "deep page, query only"}
+    assert result["depth"] == 300
+    assert result["events"] == 2 * (300 + 100)  # two organisations' feeds, each 100 events past the depth
+    assert result["depthRatio"] > 0
+    assert any("feed_event" in line for line in result["plan"])
+    assert "depth cost:" in stdout

@@ -20,6 +20,12 @@ async def of(session: AsyncSession, resource_id: uuid.UUID) -> set[str]:
     return set((await session.execute(query)).scalars())
 
 
+async def of_dossier(session: AsyncSession, dossier_id: uuid.UUID) -> set[str]:
+    """Every organisation one of the dossier's forms or requests is addressed to."""
+    query = select(Addressee.enterprise_number).where(Addressee.dossier_id == dossier_id).distinct()
+    return set((await session.execute(query)).scalars())
+
+
 async def add(
     session: AsyncSession,
     *,

@@ -6,11 +6,15 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, case, exists, func, literal, null, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
+from rp_api.domain import dossiers as life
+from rp_api.domain.dossiers import DossierStatus
 from rp_api.models.dossier import Dossier, DossierParticipant
 from rp_api.models.registration_form import RegistrationForm
 from rp_api.models.request import Decision, Request
@@ -90,15 +94,83 @@ async def join(session: AsyncSession, dossier_id: uuid.UUID, enterprise_number: 
     )
 
 
+def _items_keep_active(dossier_id: uuid.UUID) -> ColumnElement[bool]:
+    """SQL of :func:`rp_api.domain.dossiers.trajectory_status` for one dossier: true while one of its forms or
+    requests is open, or when it has none yet."""
+    form, request, on_form = (
+        aliased(RegistrationForm, name="f"),
+        aliased(Request, name="r"),
+        aliased(Request, name="rf"),
+    )
+    requested = exists().where(on_form.dossier_id == dossier_id, on_form.registration_form_id == form.id)
+    open_form = exists().where(
+        form.dossier_id == dossier_id,
+        or_(
+            form.status.in_(sorted(life.FORM_OPEN)),
+            and_(form.status.in_(sorted(life.FORM_OPEN_UNTIL_REQUESTED)), ~requested),
+        ),
+    )
+    open_request = exists().where(request.dossier_id == dossier_id, request.status.in_(sorted(life.REQUEST_OPEN)))
+    any_form = exists().where(form.dossier_id == dossier_id)
+    any_request = exists().where(request.dossier_id == dossier_id)
+    return or_(open_form, open_request, ~or_(any_form, any_request))
+
+
 async def touch(session: AsyncSession, dossier_id: uuid.UUID, *, new_item: bool = False) -> None:
-    """Something changed in the dossier: it moves up in every participant's modifiedSince query. ``new_item``: a
-    form or request was created in it."""
+    """Something changed in the dossier: it moves up in every participant's modifiedSince query, and its status is
+    recomputed from its forms' and requests' states (:func:`rp_api.domain.dossiers.after_change`, in the same
+    UPDATE). ``new_item``: a form or request was created in it, which lifts an explicit close.
+
+    ``closed_at`` is when the dossier closed (kept while it stays closed, cleared when it is active again);
+    ``closed_by`` the organisation that closed it explicitly, kept until a new item reopens it."""
+    if session.new or session.dirty or session.deleted:
+        # The items' new states must be in the database before they are read (the sessions do not autoflush).
+        await session.flush()
+    items = (
+        select(literal(dossier_id, Dossier.id.type).label("dossier_id"), _items_keep_active(dossier_id).label("active"))
+        .cte("items")
+        .prefix_with("MATERIALIZED")
+    )  # computed once, read by two columns
+    active_by_items = case((items.c.active, DossierStatus.ACTIVE.value), else_=DossierStatus.CLOSED.value)
+    values: dict[str, Any] = {"updated_at": func.clock_timestamp(), "version": Dossier.version + 1}
+    if new_item:
+        # A new form or request lifts an explicit close: the items alone decide.
+        values["status"] = active_by_items
+        values["closed_at"] = case((items.c.active, null()), else_=func.clock_timestamp())
+        values["closed_by"] = None
+    else:
+        # Closed explicitly (closed_by kept): closed whatever the items say.
+        explicitly_closed = Dossier.closed_by.is_not(None)
+        values["status"] = case((explicitly_closed, DossierStatus.CLOSED.value), else_=active_by_items)
+        values["closed_at"] = case(
+            (and_(~explicitly_closed, items.c.active), null()),
+            else_=func.coalesce(Dossier.closed_at, func.clock_timestamp()),
+        )
     await session.execute(
         update(Dossier)
-        .where(Dossier.id == dossier_id)
-        .values(updated_at=func.clock_timestamp(), version=Dossier.version + 1)
+        .where(Dossier.id == items.c.dossier_id)
+        .values(values)
         .execution_options(synchronize_session=False)
     )
+
+
+async def close(session: AsyncSession, dossier_id: uuid.UUID, *, version: int, closed_by: str) -> bool:
+    """Close the dossier explicitly if it is still at ``version`` and active (one of two concurrent closes wins);
+    False when another change came first."""
+    closed = await session.execute(
+        update(Dossier)
+        .where(Dossier.id == dossier_id, Dossier.version == version, Dossier.status == DossierStatus.ACTIVE.value)
+        .values(
+            status=DossierStatus.CLOSED.value,
+            closed_at=func.clock_timestamp(),
+            closed_by=closed_by,
+            updated_at=func.clock_timestamp(),
+            version=Dossier.version + 1,
+        )
+        .returning(Dossier.id)
+        .execution_options(synchronize_session=False)
+    )
+    return closed.one_or_none() is not None
 
 
 async def page_for_participant(

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import Row, and_, func, or_, select
+from sqlalchemy import Row, and_, func, select, tuple_
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -68,6 +71,20 @@ async def add_round(session: AsyncSession, decision_round: DecisionRound, decisi
     await session.flush()
 
 
+@dataclass(frozen=True)
+class DecisionLine:
+    """A decision with what a decision list shows of its request (never the request's health data, which the
+    query does not even read) and the person's dossier and SSIN."""
+
+    decision: Decision
+    request_type: str
+    dossier_id: uuid.UUID
+    ssin: str
+    training_project: str | None
+    trainings: list[dict[str, Any]]
+    total_cost: Decimal
+
+
 async def decision_page(
     session: AsyncSession,
     *,
@@ -75,12 +92,22 @@ async def decision_page(
     week: str | None,
     decided_from: date | None,
     decided_to: date | None,
+    changed_since: datetime | None,
     after: tuple[datetime, uuid.UUID] | None,
     limit: int,
-) -> Sequence[Row[Decision, str, uuid.UUID, str]]:
-    """Decisions (with request type, dossier and SSIN) for one party, or all of them (INAMI); keyset pages."""
+) -> list[DecisionLine]:
+    """Decisions with their request's list columns, dossier and SSIN, for one party or all of them (INAMI); keyset
+    pages in (decided_at, id) order; one query. ``changed_since``: decided at or after that moment."""
     query = (
-        select(Decision, Request.type, Request.dossier_id, Dossier.ssin)
+        select(
+            Decision,
+            Request.type,
+            Request.dossier_id,
+            Dossier.ssin,
+            Request.training_project,
+            Request.trainings,
+            Request.total_cost,
+        )
         .join(Request, Request.id == Decision.request_id)
         .join(Dossier, Dossier.id == Request.dossier_id)
         .order_by(Decision.decided_at, Decision.id)
@@ -96,11 +123,11 @@ async def decision_page(
         query = query.where(func.date(Decision.decided_at) >= decided_from)
     if decided_to is not None:
         query = query.where(func.date(Decision.decided_at) <= decided_to)
-    if after is not None:
-        query = query.where(
-            or_(Decision.decided_at > after[0], and_(Decision.decided_at == after[0], Decision.id > after[1]))
-        )
-    return (await session.execute(query)).all()
+    if changed_since is not None:
+        query = query.where(Decision.decided_at >= changed_since)
+    if after is not None:  # a row comparison: an index on (…, decided_at, id) bounds the scan with it
+        query = query.where(tuple_(Decision.decided_at, Decision.id) > after)
+    return [DecisionLine(*row) for row in (await session.execute(query)).all()]
 
 
 async def current_hours(

@@ -11,7 +11,7 @@ from rp_api.authz.person_guard import GuardedList, GuardedPerson
 from rp_api.db import DbSession
 from rp_api.i18n import language
 from rp_api.idempotency import Idempotency
-from rp_api.identifiers import IsoDate
+from rp_api.identifiers import IsoDate, IsoDateTime
 from rp_api.responses import ModelResponse
 from rp_api.routers import api_router, problem_response
 from rp_api.schemas.request import (
@@ -58,7 +58,15 @@ async def record_round(body: DecisionRoundIn, request: Request, session: DbSessi
 @router.get(
     "/decisions",
     operation_id="listDecisions",
-    summary="The decision list of the caller's organisation, by ISO week or by date range (JSON, or CSV)",
+    summary="The decision list of the caller's organisation, by ISO week, date range or changedSince (JSON, or CSV)",
+    description=(
+        "Give exactly one of `week`, `from`/`to` (decision dates, either or both) or `changedSince` (decisions taken "
+        "at or after that moment), else 400. Each line: the decision (outcome, approved amount, period, INAMI's "
+        "motivation), the request (type, training project, trainings' providers, titles and dates, total cost) and "
+        "the person's name from the National Register (null when it could not be read for that line). No health "
+        "data, whoever asks. `Accept: text/csv` gives the same lines with the same columns, flat: `trainings` "
+        'become `providers` and `trainingTitles`, each joined with "; "; the next page is in the `Link` header.'
+    ),
     response_model=DecisionList,
     responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "The list."}},
 )
@@ -69,6 +77,14 @@ async def list_decisions(
     week: Annotated[str | None, Query(pattern=WEEK_PATTERN, description="ISO week, e.g. 2026-W47.")] = None,
     decided_from: Annotated[IsoDate | None, Query(alias="from")] = None,
     decided_to: Annotated[IsoDate | None, Query(alias="to")] = None,
+    changed_since: Annotated[
+        IsoDateTime | None,
+        Query(
+            alias="changedSince",
+            description="Decisions taken at or after this moment (ISO 8601; without an offset, UTC), e.g. "
+            "2026-11-20T00:00:00Z.",
+        ),
+    ] = None,
     page_size: Annotated[int, Query(alias="pageSize", ge=1, le=500)] = 100,
     page: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response:
@@ -78,6 +94,7 @@ async def list_decisions(
         week=week,
         decided_from=decided_from,
         decided_to=decided_to,
+        changed_since=changed_since,
         page=page,
         page_size=page_size,
         self_link=str(request.url.path) + (f"?{request.url.query}" if request.url.query else ""),

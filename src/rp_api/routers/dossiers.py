@@ -1,4 +1,5 @@
-"""Dossiers: open (or create) by SSIN in the body, read, and list those the caller's organisation takes part in."""
+"""Dossiers: open (or create) by SSIN in the body, read, list those the caller's organisation takes part in, and
+close one explicitly."""
 
 from __future__ import annotations
 
@@ -12,11 +13,12 @@ from rp_api.authz.links import LinkResolver
 from rp_api.authz.organisations import OrganisationRegistry
 from rp_api.authz.person_guard import GuardedList, GuardedPerson
 from rp_api.db import DbSession
+from rp_api.i18n import language
 from rp_api.idempotency import Idempotency
-from rp_api.preconditions import etag
+from rp_api.preconditions import etag, require_if_match
 from rp_api.responses import ModelResponse
 from rp_api.routers import api_router, problem_response
-from rp_api.schemas.dossier import DossierOpen, DossierOut, DossierPage, DossierQuery
+from rp_api.schemas.dossier import DossierClose, DossierOpen, DossierOut, DossierPage, DossierQuery
 from rp_api.services import dossiers
 from rp_api.urls import API_PREFIX
 
@@ -93,3 +95,45 @@ async def get_dossier(dossier_id: DossierId, request: Request, session: DbSessio
 async def query_dossiers(query: DossierQuery, session: DbSession, guard: GuardedList) -> Response:
     page = await dossiers.query_dossiers(session, guard, query, f"{API_PREFIX}/dossiers/query")
     return ModelResponse(page)
+
+
+@router.post(
+    "/dossiers/{dossierId}/close",
+    operation_id=dossiers.CLOSE,
+    summary="Close the dossier (the person's insurer or INAMI); a new form or request reopens it",
+    description="The person's insurer (medical advisor, return-to-work coordinator) or INAMI (social expert) closes "
+    "the dossier: it is `closed` (with `closedAt` and `closedBy`) whatever its forms and requests say, until a new "
+    "registration form or request is created in it. Requires `If-Match` with the dossier's `ETag`; accepts "
+    "`Idempotency-Key` (a replay reads the dossier again, as the caller may see it now). The optional `reason` is "
+    "not kept. Answers the dossier as `GET` shows it, with its new `ETag`.",
+    response_model=DossierOut,
+    responses={
+        403: problem_response("The caller's organisation or role may not close a dossier (`missingPermission`)."),
+        409: problem_response("The dossier is closed already (`urn:problem-type:rp:transitionNotAllowed`)."),
+        412: problem_response("The dossier changed since you read it: read it again (`If-Match`)."),
+        428: problem_response("`If-Match` with the dossier's `ETag` is required."),
+    },
+)
+async def close_dossier(
+    dossier_id: DossierId,
+    request: Request,
+    session: DbSession,
+    guard: GuardedPerson,
+    body: DossierClose | None = None,
+) -> Response:
+    idempotency = Idempotency(request, session, guard.principal)
+    earlier = await idempotency.earlier(body.model_dump(mode="json", by_alias=True, exclude_none=True) if body else {})
+    if earlier is not None:
+        # A replay reads the dossier again, as the caller may see it now (guard, view and audit as for any read).
+        contents = await dossiers.load_with_contents(session, dossier_id)
+        view = await dossiers.read_dossier(guard, _resolver(request), _registry(request), contents, dossiers.CLOSE)
+        return earlier.answer(ModelResponse(view, headers={"ETag": etag(contents.dossier.version)}))
+    found = await dossiers.load_for_closing(session, guard, dossier_id)
+    require_if_match(request, found.dossier.version)
+    lang = language(request.headers.get("accept-language"))
+    contents = await dossiers.close_dossier(session, guard, found.dossier, lang=lang)
+    view = await dossiers.read_dossier(
+        guard, _resolver(request), _registry(request), contents, dossiers.CLOSE, already_checked=True
+    )
+    response = ModelResponse(view, headers={"ETag": etag(contents.dossier.version)})
+    return await idempotency.remember(response, contents.dossier.id)

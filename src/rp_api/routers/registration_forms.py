@@ -97,7 +97,7 @@ async def list_forms(dossier_id: DossierId, session: DbSession, guard: GuardedPe
 
 
 @router.get(
-    "/registrationForms/{formId}",
+    "/registrationForms/{formId:uuid}",
     operation_id="getRegistrationForm",
     summary="A registration form as the caller may see it",
     response_model=RegistrationFormOut,
@@ -110,7 +110,7 @@ async def get_form(form_id: FormId, session: DbSession, guard: GuardedPerson) ->
 
 
 @router.put(
-    "/registrationForms/{formId}",
+    "/registrationForms/{formId:uuid}",
     operation_id="updateRegistrationForm",
     summary="Replace the content of a draft form (If-Match required)",
     response_model=RegistrationFormOut,

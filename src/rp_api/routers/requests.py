@@ -88,7 +88,7 @@ async def _read_again(
 
 
 @router.get(
-    "/requests/{requestId}",
+    "/requests/{requestId:uuid}",
     operation_id="getRequest",
     summary="A request as the caller may see it",
     response_model=RequestOut,

@@ -110,13 +110,45 @@ class DossierOut(ApiModel):
                     "updatedAt": "2026-11-20T09:00:00Z",
                     "self": f"/rp/v1/dossiers/{_DOSSIER_ID}",
                     "unavailableSources": [],
-                }
+                },
+                {
+                    "id": _DOSSIER_ID,
+                    "status": "closed",
+                    "closedAt": "2027-03-01T10:15:00Z",
+                    "closedBy": {"enterpriseNumber": "0203337140", "name": "Solidaris"},
+                    "person": {"ssin": "85073003328", "givenName": "An", "familyName": "Peeters"},
+                    "insurer": {"oaNumber": 300, "name": "Solidaris"},
+                    "employers": [],
+                    "regionalServices": [],
+                    "trioDossierExists": False,
+                    "registrationForms": [],
+                    "requests": [],
+                    "createdAt": "2026-11-20T09:00:00Z",
+                    "updatedAt": "2027-03-01T10:15:00Z",
+                    "self": f"/rp/v1/dossiers/{_DOSSIER_ID}",
+                    "unavailableSources": [],
+                },
             ]
         }
     )
 
     id: uuid.UUID
-    status: Literal["active", "closed"]
+    status: Literal["active", "closed"] = Field(
+        description="`active` while a registration form or a request is open (a draft, a form awaiting the "
+        "target-group decision, a submitted form no request was made on yet; a request awaiting the insurer's "
+        "validation, at INAMI, or approved), and while the dossier holds none yet; `closed` when every form and "
+        "request is finished (cancelled, not in the target group, or followed by a request; refused by the insurer "
+        "or by INAMI, or withdrawn), or when the person's insurer or INAMI closed it (`closeDossier`). A new form "
+        "or request makes it `active` again."
+    )
+    closed_at: IsoDateTime | None = Field(
+        default=None, description="When the dossier closed (present only while it is `closed`)."
+    )
+    closed_by: OrganisationRef | None = Field(
+        default=None,
+        description="The organisation that closed the dossier explicitly (present only then; absent when it "
+        "closed because its trajectory ended).",
+    )
     person: PersonOut
     insurer: InsurerOut | None = Field(
         default=None,
@@ -149,13 +181,29 @@ class DossierOut(ApiModel):
     )
 
 
+class DossierClose(ApiModel):
+    """Close the dossier explicitly (the person's insurer or INAMI): it stays closed until a new registration form
+    or request is created in it."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"reason": "Return to work with the same employer"}]})
+
+    reason: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=500,
+        description="Why, in a few words (not kept: the dossier records who closed it and when).",
+    )
+
+
 class DossierQuery(ApiModel):
     model_config = ConfigDict(
         json_schema_extra={"examples": [{"modifiedSince": "2026-11-01T00:00:00Z", "pageSize": 20}]}
     )
 
     modified_since: IsoDateTime | None = None
-    status: Literal["active", "closed"] | None = None
+    status: Literal["active", "closed"] | None = Field(
+        default=None, description="Only the dossiers in this status (see the dossier's `status`)."
+    )
     page_size: int = Field(default=20, ge=1, le=100)
     page: str | None = Field(default=None, max_length=200, description="The `next` cursor of the previous page.")
 

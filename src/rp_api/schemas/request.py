@@ -245,8 +245,26 @@ class DecisionRoundOut(ApiModel):
     decisions: list[DecisionOut]
 
 
+class DecisionListTraining(ApiModel):
+    """A training of a decided request as a decision list shows it: who gives it, what, and when."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"provider": "Syntra", "title": "Forklift operator", "startDate": "2027-01-04", "endDate": "2027-03-26"}
+            ]
+        }
+    )
+
+    provider: str
+    title: str
+    start_date: IsoDate
+    end_date: IsoDate
+
+
 class DecisionListItem(ApiModel):
-    """One line of a decision list (liste des décisions): no health data."""
+    """One line of a decision list (liste des décisions): the decision, the request it decides and the person's
+    name; never health data (no medical information or advice, no incapacity date), whoever reads it."""
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -263,6 +281,19 @@ class DecisionListItem(ApiModel):
                     "periodStart": "2027-01-04",
                     "periodEnd": "2027-03-26",
                     "decidedAt": "2026-11-20T10:00:00Z",
+                    "givenName": "An",
+                    "familyName": "Peeters",
+                    "trainingProject": "Towards logistics",
+                    "trainings": [
+                        {
+                            "provider": "Syntra",
+                            "title": "Forklift operator",
+                            "startDate": "2027-01-04",
+                            "endDate": "2027-03-26",
+                        }
+                    ],
+                    "totalCost": "1450.00",
+                    "motivation": "Meets the conditions",
                 }
             ]
         }
@@ -279,6 +310,18 @@ class DecisionListItem(ApiModel):
     period_start: IsoDate | None = None
     period_end: IsoDate | None = None
     decided_at: IsoDateTime
+    given_name: str | None = Field(
+        default=None, description="From the National Register; null when it could not be read for this line."
+    )
+    family_name: str | None = Field(
+        default=None, description="From the National Register; null when it could not be read for this line."
+    )
+    training_project: str | None = None
+    trainings: list[DecisionListTraining] = Field(
+        default_factory=list, description="The request's trainings (a coaching request has none)."
+    )
+    total_cost: Decimal = Field(description="The request's total cost (sum of its trainings' costs).")
+    motivation: str = Field(description="INAMI's motivation of its decision (never the medical advice).")
 
 
 class DecisionList(ApiModel):

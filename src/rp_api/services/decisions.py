@@ -11,7 +11,9 @@ import io
 import uuid
 from collections import Counter
 from datetime import UTC, date, datetime
+from typing import Any
 
+import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rp_api import cursors
@@ -36,6 +38,7 @@ from rp_api.repositories import requests as repository
 from rp_api.schemas.request import (
     DecisionList,
     DecisionListItem,
+    DecisionListTraining,
     DecisionRoundIn,
     DecisionRoundOut,
 )
@@ -43,6 +46,7 @@ from rp_api.services import routing
 from rp_api.services.requests import decision_out
 
 DOSSIER = "dossier"
+log = structlog.get_logger(__name__)
 
 
 def current_week(today: date) -> str:
@@ -159,6 +163,40 @@ def _after(page: str) -> tuple[datetime, uuid.UUID]:
     return decided_at, decision_id
 
 
+ONE_WAY = "Give exactly one of: week, from and to, or changedSince"
+
+
+def _one_way(
+    week: str | None, decided_from: date | None, decided_to: date | None, changed_since: datetime | None
+) -> list[InputIssue]:
+    """A list is chosen in exactly one of three ways: an ISO week, a range of decision dates (``from`` and/or
+    ``to``), or ``changedSince``. Otherwise one issue per parameter given (one naming none when none is)."""
+    given = [
+        name
+        for name, value in (("week", week), ("from", decided_from), ("to", decided_to), ("changedSince", changed_since))
+        if value is not None
+    ]
+    if len({"range" if name in ("from", "to") else name for name in given}) == 1:
+        return []
+    if not given:
+        return [InputIssue(INVALID_INPUT, ONE_WAY, "None was given", "query")]
+    detail = f"{', '.join(given)} were given together"
+    return [InputIssue(INVALID_INPUT, ONE_WAY, detail, "query", name) for name in given]
+
+
+def _trainings(stored: list[dict[str, Any]] | None) -> list[DecisionListTraining]:
+    """The request's trainings as a list line shows them (from the request's stored JSON, camelCase)."""
+    return [
+        DecisionListTraining(
+            provider=training["provider"],
+            title=training["title"],
+            start_date=training["startDate"],
+            end_date=training["endDate"],
+        )
+        for training in stored or []
+    ]
+
+
 async def decision_list(
     session: AsyncSession,
     guard: PersonGuard,
@@ -166,16 +204,20 @@ async def decision_list(
     week: str | None,
     decided_from: date | None,
     decided_to: date | None,
+    changed_since: datetime | None = None,
     page: str | None,
     page_size: int,
     self_link: str,
     audited: bool = True,
 ) -> DecisionList:
+    """A page of the caller's decision list (liste des décisions), chosen by ISO week, by a range of decision dates
+    or by ``changed_since`` (decided at or after it; a date-time without offset is UTC), in one query. Each line
+    carries the person's name, the request's list columns and the decision, never health data.
+
+    ``audited=False`` is for benchmarks only: no re-check of each line's person, no audit records."""
     principal = guard.principal
     today = datetime.now(UTC).date()
-    issues = []
-    if (week is None) == (decided_from is None and decided_to is None):
-        issues.append(InputIssue(INVALID_INPUT, "Give either week, or from and to", None, "query", "week"))
+    issues = _one_way(week, decided_from, decided_to, changed_since)
     if week is not None and week_is_future(week, today):
         issues.append(
             InputIssue(INVALID_INPUT, "The week is in the future", None, "query", "week", week, has_value=True)
@@ -184,22 +226,25 @@ async def decision_list(
         issues.append(InputIssue(INVALID_INPUT, "to is before from", None, "query", "to"))
     if issues:
         raise BadRequest(issues)
-    rows = await repository.decision_page(
+    if changed_since is not None and changed_since.tzinfo is None:
+        changed_since = changed_since.replace(tzinfo=UTC)
+    lines = await repository.decision_page(
         session,
         party=list_party(principal),
         week=week,
         decided_from=decided_from,
         decided_to=decided_to,
+        changed_since=changed_since,
         after=_after(page) if page else None,
         limit=page_size + 1,
     )
-    more = len(rows) > page_size
-    rows = rows[:page_size]
+    more = len(lines) > page_size
+    lines = lines[:page_size]
     # Each line's person checked again with the caller's current links (one record per person): a line the caller
     # may no longer see (no longer linked, deceased, a source down) is left out, and that denial is recorded.
     granted = (
         await guard.sift(
-            [(ssin, str(dossier_id)) for _, _, dossier_id, ssin in rows],
+            [(line.ssin, str(line.dossier_id)) for line in lines],
             Action.CONSULT_DOSSIER,
             operation="listDecisions",
             resource_type=DOSSIER,
@@ -207,31 +252,55 @@ async def decision_list(
         if audited
         else None
     )
-    items = [
-        DecisionListItem(
-            decision_id=decision.id,
-            request_id=decision.request_id,
-            dossier_id=dossier_id,
-            ssin=ssin,
-            type=request_type,
-            week=decision.week,
-            outcome=decision.outcome,
-            approved_amount=decision.approved_amount,
-            period_start=decision.period_start,
-            period_end=decision.period_end,
-            decided_at=decision.decided_at,
+    shown = [line for line in lines if granted is None or line.ssin in granted]
+    names = await guard.registered(line.ssin for line in shown)
+    items = []
+    for line in shown:
+        decision, person = line.decision, names[line.ssin]
+        items.append(
+            DecisionListItem(
+                decision_id=decision.id,
+                request_id=decision.request_id,
+                dossier_id=line.dossier_id,
+                ssin=line.ssin,
+                type=line.request_type,
+                week=decision.week,
+                outcome=decision.outcome,
+                approved_amount=decision.approved_amount,
+                period_start=decision.period_start,
+                period_end=decision.period_end,
+                decided_at=decision.decided_at,
+                given_name=person.given_name if person else None,
+                family_name=person.family_name if person else None,
+                training_project=line.training_project,
+                trainings=_trainings(line.trainings),
+                total_cost=line.total_cost,
+                motivation=decision.motivation,
+            )
         )
-        for decision, request_type, dossier_id, ssin in rows
-        if granted is None or ssin in granted
-    ]
-    next_page = cursors.encode(rows[-1][0].decided_at, rows[-1][0].id) if more and rows else None
+    next_page = cursors.encode(lines[-1].decision.decided_at, lines[-1].decision.id) if more and lines else None
     return DecisionList(items=items, self_=self_link, next=next_page)
 
 
 CSV_COLUMNS = (
     "decisionId", "requestId", "dossierId", "ssin", "type", "week", "outcome",
     "approvedAmount", "periodStart", "periodEnd", "decidedAt",
+    "givenName", "familyName", "trainingProject", "providers", "trainingTitles", "totalCost", "motivation",
 )  # fmt: skip
+"""The CSV's columns: the JSON line's fields, flat, in this order; its ``trainings`` become ``providers`` and
+``trainingTitles``, each joined with :data:`CSV_SEPARATOR` (in the same order: the n-th title is the n-th
+provider's)."""
+CSV_SEPARATOR = "; "
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""A spreadsheet runs a cell that starts with one of these as a formula (CSV injection): such a cell is written with
+a leading apostrophe, which spreadsheets show as text. No number or date of a line starts so."""
+
+
+def cell(value: object) -> str:
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def as_csv(decisions: DecisionList) -> str:
@@ -240,5 +309,7 @@ def as_csv(decisions: DecisionList) -> str:
     writer.writerow(CSV_COLUMNS)
     for item in decisions.items:
         row = item.model_dump(mode="json", by_alias=True)
-        writer.writerow(["" if row.get(column) is None else row[column] for column in CSV_COLUMNS])
+        row["providers"] = CSV_SEPARATOR.join(training.provider for training in item.trainings)
+        row["trainingTitles"] = CSV_SEPARATOR.join(training.title for training in item.trainings)
+        writer.writerow([cell(row.get(column)) for column in CSV_COLUMNS])
     return out.getvalue()

@@ -1,4 +1,5 @@
-"""Dossier use cases: open (or create), read with enrichment, and list what the caller takes part in."""
+"""Dossier use cases: open (or create), read with enrichment, list what the caller takes part in, and close
+explicitly (the dossier's life: :mod:`rp_api.domain.dossiers`)."""
 
 from __future__ import annotations
 
@@ -11,15 +12,17 @@ from rp_api import cursors
 from rp_api.authz.links import LinkResolver
 from rp_api.authz.organisations import OrganisationRegistry
 from rp_api.authz.person_guard import PersonGuard
+from rp_api.domain import dossiers as life
 from rp_api.domain.actors import OrganisationType
+from rp_api.domain.dossiers import DossierStatus
 from rp_api.domain.policy import Action
 from rp_api.domain.visibility import viewers_of
 from rp_api.models.dossier import Dossier
-from rp_api.problems import ResourceNotFound
+from rp_api.problems import MissingPermission, PreconditionFailed, ResourceNotFound, TransitionNotAllowed
 from rp_api.repositories import dossiers as dossier_repository
 from rp_api.repositories.dossiers import DossierContents
 from rp_api.schemas.dossier import DossierOut, DossierPage, DossierQuery, DossierSummary
-from rp_api.services import registration_forms
+from rp_api.services import registration_forms, routing
 from rp_api.services import requests as request_service
 from rp_api.services.views import dossier_view
 from rp_api.urls import API_PREFIX
@@ -70,11 +73,44 @@ async def read_dossier(
             resource_id=str(dossier.id),
         )
     with_trio = principal.organisation_type in (OrganisationType.INSURER, OrganisationType.PREVENTION_SERVICE)
-    enrichment = await resolver.enrich(dossier.ssin, with_trio=with_trio, trace_id=guard.trace_id)
+    enrichment = await resolver.enrich(
+        dossier.ssin, with_trio=with_trio, trace_id=guard.trace_id, legal_context=guard.legal_context
+    )
     viewers = viewers_of(principal.organisation_type, principal.roles)
     forms = registration_forms.readable(guard, contents.forms)
     requests_ = [request_service.view(guard, r, contents.decisions.get(r.id)) for r in contents.requests]
     return dossier_view(dossier, enrichment, forms, requests_, viewers, registry)
+
+
+CLOSE = "closeDossier"
+
+
+async def load_for_closing(session: AsyncSession, guard: PersonGuard, dossier_id: uuid.UUID) -> DossierContents:
+    """The dossier the caller means to close: through the person guard (404 for an unlinked caller, audited), then
+    403 unless the caller is the person's insurer (medical advisor, coordinator) or INAMI (social expert)."""
+    contents = await load_with_contents(session, dossier_id)
+    dossier = contents.dossier
+    await guard(
+        dossier.ssin, Action.CONTRIBUTE_TO_DOSSIER, operation=CLOSE, resource_type=DOSSIER, resource_id=str(dossier.id)
+    )
+    principal = guard.principal
+    if not life.may_close(principal.organisation_type, principal.roles):
+        raise MissingPermission("Only the person's insurer or INAMI closes a dossier")
+    return contents
+
+
+async def close_dossier(session: AsyncSession, guard: PersonGuard, dossier: Dossier, *, lang: str) -> DossierContents:
+    """Close an active dossier explicitly (409 when it is closed already, 412 when it changed since it was read,
+    ``If-Match`` having been checked against the version read); the dossier as it is now."""
+    if not life.may_be_closed(DossierStatus(dossier.status)):
+        raise TransitionNotAllowed("The dossier is closed already", lang=lang)
+    closed = await dossier_repository.close(
+        session, dossier.id, version=dossier.version, closed_by=guard.principal.enterprise_number
+    )
+    if not closed:
+        raise PreconditionFailed(lang=lang)
+    await routing.dossier_closed(session, guard, dossier.id)
+    return await load_with_contents(session, dossier.id)
 
 
 def _after(page: str) -> tuple[datetime, uuid.UUID]:
@@ -90,9 +126,7 @@ async def query_dossiers(session: AsyncSession, guard: PersonGuard, query: Dossi
         guard.principal.enterprise_number,
         modified_since=query.modified_since,
         status=query.status,
-        after=cursors.decode(query.page, datetime.fromisoformat, uuid.UUID, where="body", name="page")
-        if query.page
-        else None,
+        after=_after(query.page) if query.page else None,
         limit=query.page_size + 1,
     )
     more = len(dossiers) > query.page_size

@@ -28,6 +28,8 @@ FORM_CHANGED = "formChanged"
 """A form was cancelled."""
 REQUEST_CHANGED = "requestChanged"
 DECISION_RECORDED = "decisionRecorded"
+DOSSIER_CLOSED = "dossierClosed"
+"""The person's insurer or INAMI closed the dossier: told to the addressees of its forms and requests."""
 LINKS_AT_ONCE = 8
 
 
@@ -94,6 +96,11 @@ async def _address(
     if kind is not None:
         told = (earlier | found) - {guard.principal.enterprise_number}
         await feed.publish(session, told, kind=kind, dossier_id=dossier_id, resource_id=resource_id, medical=medical)
+
+
+async def dossier_closed(session: AsyncSession, guard: PersonGuard, dossier_id: uuid.UUID) -> None:
+    told = await addressees.of_dossier(session, dossier_id) - {guard.principal.enterprise_number}
+    await feed.publish(session, told, kind=DOSSIER_CLOSED, dossier_id=dossier_id, resource_id=dossier_id)
 
 
 async def links_of(guard: PersonGuard, ssins: Iterable[str]) -> dict[str, PersonLinks]:

@@ -7,6 +7,7 @@ from typing import Any
 
 from rp_api.authz.links import Enrichment
 from rp_api.authz.organisations import OrganisationRegistry
+from rp_api.domain.dossiers import DossierStatus
 from rp_api.domain.visibility import Viewer, visible
 from rp_api.models.dossier import Dossier
 from rp_api.models.registration_form import RegistrationForm
@@ -122,6 +123,11 @@ def dossier_view(
         "updated_at": dossier.updated_at,
         "self_": f"{API_PREFIX}/dossiers/{dossier.id}",
     }
+    if dossier.status == DossierStatus.CLOSED:
+        if dossier.closed_at is not None:
+            fields["closed_at"] = dossier.closed_at
+        if dossier.closed_by is not None:
+            fields["closed_by"] = OrganisationRef(enterprise_number=dossier.closed_by, name=name_of(dossier.closed_by))
     # A block whose source failed is null (the source named in unavailableSources); absent means nothing to show.
     if visible("dossier.insurer", viewers):
         if enrichment.failed("memberData"):
