@@ -30,7 +30,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
-from rp_api import embedded, migrate
+from rp_api import cursors, embedded, migrate
 from rp_api.audit_chain import Keyring
 from rp_api.authz.audit import settled, take_pending
 from rp_api.authz.links import LinkResolver
@@ -38,7 +38,6 @@ from rp_api.authz.organisations import OrganisationRegistry
 from rp_api.authz.person_guard import PersonGuard
 from rp_api.clients.job_seeker import Registration
 from rp_api.clients.national_register import RegisteredPerson
-from rp_api.cursors import encode
 from rp_api.domain.actors import Role
 from rp_api.domain.principal import IssuerName, Principal
 from rp_api.repositories import audit as audit_repository
@@ -133,7 +132,9 @@ async def run(rows: int, rounds: int) -> dict[str, float]:
                 {"offset": rows - 101},
             )
         ).one()
-    deep_cursor = encode(deep_row.decided_at, deep_row.id)
+    deep_cursor = cursors.seal(
+        deep_row.decided_at, deep_row.id, scope=cursors.scope("listDecisions", vdab.enterprise_number)
+    )
     keyring = Keyring.parse(Keyring.new_line("bench"))  # the audit MAC key (the service reads RP_AUDIT_KEY_FILE)
     sources: Any = _Sources(vdab.enterprise_number)
     resolver = LinkResolver(sources, async_sessionmaker(engine), ttl_s=86_400, memory_entries=rows * 4)

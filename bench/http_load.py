@@ -49,13 +49,13 @@ from sqlalchemy import URL, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from rp_api import embedded, migrate
+from rp_api import cursors, embedded, migrate
+from rp_api.audit_keys import load_keyring
 from rp_api.authz.dev_issuer import DevIssuer
 from rp_api.authz.organisations import OrganisationRegistry
-from rp_api.cursors import encode
 from rp_api.demo import demo_user_ssin
 from rp_api.domain.actors import Role
-from rp_api.settings import UpstreamSettings, as_asyncpg_url
+from rp_api.settings import Environment, Settings, UpstreamSettings, as_asyncpg_url
 from rp_api.simulator.population import build_population
 
 BENCH = Path(__file__).resolve().parent
@@ -231,7 +231,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     vdab, cm = registry.find("VDAB"), registry.find("CM")
     assert vdab is not None
     assert cm is not None
-    deep_page_cursor = asyncio.run(prepare_database(url, args.rows, vdab.enterprise_number))
+    deep_row = asyncio.run(prepare_database(url, args.rows, vdab.enterprise_number))
+    # List cursors are sealed with a key derived from the server's audit key: the bench makes that key (in the data
+    # directory the server will use, as the server would) and seals the deep page's cursor with it.
+    keyring = load_keyring(Settings(env=Environment.DEV, data_dir=work / "data"))
+    cursors.configure(keyring.current)
+    deep_page_cursor = cursors.seal(*deep_row, scope=cursors.scope("listDecisions", vdab.enterprise_number))
 
     population = build_population()
     insured = [p for p in population.persons.values() if p.oa_number == 100 and not p.replaced_by and not p.death_date]
@@ -259,7 +264,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             for port, latency in zip(sim_ports, (0, LATENCY_MS), strict=True)
         ]
         warm_port, cold_port, baseline_port = free_port(), free_port(), free_port()
-        serve = [str(python_bin / "rp-api"), "serve"]
+        serve = [str(python_bin / "rp-api"), "serve", "--workers", "1"]
         warm = start(
             started,
             work,
@@ -328,11 +333,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-async def prepare_database(url: URL, rows: int, regional: str) -> str:
+async def prepare_database(url: URL, rows: int, regional: str) -> tuple[Any, Any]:
     """The baseline's table; ``rows`` decisions for the regional service (as in decision_list.py), then a
     checkpoint: the seed leaves ~500 MB of WAL and shared buffers full of dirty pages, whose write-back otherwise
     lands in the measured runs and stalls every commit (the API's audit appends; the read-only baseline never
-    waits on a flush). Returns the cursor of the page at depth ``rows``."""
+    waits on a flush). Returns the key (decided_at, id) of the row the page at depth ``rows`` follows."""
     engine = create_async_engine(url)
     async with engine.begin() as connection:
         await connection.execute(text(CREATE))
@@ -358,7 +363,7 @@ async def prepare_database(url: URL, rows: int, regional: str) -> str:
         except DBAPIError:  # an external server where the bench's role may not: measured as it is
             print("http_load: CHECKPOINT refused; the seed's write-back may show in the figures", flush=True)
     await engine.dispose()
-    return encode(deep.decided_at, deep.id)
+    return deep.decided_at, deep.id
 
 
 def open_dossiers(base: str, token: str, ssins: list[str]) -> list[str]:
@@ -366,7 +371,7 @@ def open_dossiers(base: str, token: str, ssins: list[str]) -> list[str]:
     found = []
     with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=30) as http:
         for ssin in ssins:
-            opened = http.post("/rp/v1/dossiers", json={"ssin": ssin})
+            opened = http.post("/rp/v1/dossiers", json={"ssin": ssin, "start": "registrationForm"})
             opened.raise_for_status()
             found.append(opened.json()["id"])
             http.get(f"/rp/v1/dossiers/{found[-1]}").raise_for_status()

@@ -11,11 +11,17 @@ service computes with (:data:`rp_api.identifiers.FIRST_YEAR` to :data:`rp_api.id
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
+import os
 import uuid
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from rp_api.identifiers import within_calendar
 from rp_api.problems import INVALID_INPUT, BadRequest, InputIssue, IssueLocation
@@ -63,7 +69,15 @@ def _part(part: Part, value: Any) -> Any:
 
 def decode(cursor: str, *parts: Part, where: IssueLocation, name: str) -> tuple[Any, ...]:
     try:
-        values = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+    except (ValueError, TypeError):
+        raise invalid(where, name) from None
+    return _parsed(raw, parts, where=where, name=name)
+
+
+def _parsed(raw: bytes, parts: tuple[Part, ...], *, where: IssueLocation, name: str) -> tuple[Any, ...]:
+    try:
+        values = json.loads(raw)
         if not isinstance(values, list) or len(values) != len(parts):
             raise ValueError("wrong number of parts")
         return tuple(_part(part, value) for part, value in zip(parts, values, strict=True))
@@ -71,3 +85,55 @@ def decode(cursor: str, *parts: Part, where: IssueLocation, name: str) -> tuple[
         # UnicodeDecodeError and binascii.Error are ValueErrors; OverflowError and AttributeError come from a part
         # given what it cannot take.
         raise invalid(where, name) from None
+
+
+# --- sealed cursors: the pages of lists whose lines are re-checked -------------------------------------------------
+# A list page's ``next`` is built from its last row, which may be a line the caller may no longer see (left out of the
+# page). Sealed (AES-GCM), the cursor tells nothing of that row, and it opens only for the list and the organisation
+# it was issued to (the associated data): a cursor of another list, another organisation, or made by hand is a 400.
+# The key is derived from the current audit MAC key (shared by every replica, kept outside the database): rotating
+# that key ends the cursors issued before, which a client meets as a 400 and answers by starting the list again.
+# Feed positions are not sealed: a consumer keeps them for good, and they name a transaction, no person.
+
+_SEAL_LABEL = b"rp-api list cursors v1"
+_NONCE = 12
+_sealer: list[AESGCM] = []
+
+
+def configure(secret: bytes) -> None:
+    """The key of this process's sealed cursors, derived from ``secret`` (the service: its current audit key)."""
+    _sealer[:] = [AESGCM(hmac.digest(secret, _SEAL_LABEL, hashlib.sha256))]
+
+
+def _aead() -> AESGCM:
+    if not _sealer:  # a process that configured none (a script): cursors good for this process only
+        configure(os.urandom(32))
+    return _sealer[0]
+
+
+def scope(operation: str, organisation: str) -> str:
+    """What a sealed cursor is bound to: one list (its operationId) of one organisation."""
+    return f"{operation}/{organisation}"
+
+
+def seal(*parts: Any, scope: str) -> str:
+    """``scope``: the list and the organisation (e.g. ``queryRequests/0123456749``)."""
+    return seal_bytes(json.dumps([_json(part) for part in parts], separators=(",", ":")).encode(), scope=scope)
+
+
+def seal_bytes(plain: bytes, *, scope: str) -> str:
+    """The sealed cursor of a plain one's bytes (what :func:`encode` would give, unsealed)."""
+    nonce = os.urandom(_NONCE)
+    sealed = nonce + _aead().encrypt(nonce, plain, scope.encode())
+    return base64.urlsafe_b64encode(sealed).decode().rstrip("=")
+
+
+def unseal(cursor: str, *parts: Part, scope: str, where: IssueLocation, name: str) -> tuple[Any, ...]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        if len(raw) <= _NONCE + 16:
+            raise ValueError("too short")
+        plain = _aead().decrypt(raw[:_NONCE], raw[_NONCE:], scope.encode())
+    except (ValueError, TypeError, InvalidTag):
+        raise invalid(where, name) from None
+    return _parsed(plain, parts, where=where, name=name)

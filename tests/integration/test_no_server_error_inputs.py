@@ -17,6 +17,7 @@ a full run sends more than 10,000 generated requests with no server error, which
 
 from __future__ import annotations
 
+import base64
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,6 +29,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from rp_api import cursors
+from rp_api.authz.organisations import OrganisationRegistry
 from rp_api.simulator.population import SimulatedPerson
 from tests import edge_strategies as edge
 from tests import generated_requests
@@ -94,6 +97,8 @@ def caller(tokens: TokenFactory) -> Caller:
     return headers
 
 
+REGISTRY = OrganisationRegistry.load()
+
 # -- cursors ------------------------------------------------------------------------------------------------------
 
 
@@ -107,6 +112,16 @@ class CursorEndpoint:
     empty_is_first_page: bool
     start: str | None = None
     """A literal the endpoint takes for its first page (the feed's ``after=0``)."""
+    sealed: str | None = None
+    """The operationId of a list whose cursors are sealed for it and the caller's organisation (rp_api.cursors)."""
+
+    def cursor_for(self, kind: str, cursor: str, organisation: str) -> str:
+        """What the API would have issued for a drawn valid or forged cursor: sealed for this list and caller (a
+        forged one then carries content the API could not have written, under a seal it could have)."""
+        if self.sealed is None or kind == "garbage":
+            return cursor
+        plain = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        return cursors.seal_bytes(plain, scope=cursors.scope(self.sealed, organisation))
 
     def request(self, cursor: str) -> tuple[str, str, dict[str, Any]]:
         if self.name == "decisions":
@@ -119,8 +134,19 @@ class CursorEndpoint:
 
 
 CURSOR_ENDPOINTS = [
-    CursorEndpoint("decisions", ("datetime", "uuid"), "query", "page", ("Solidaris", ["medicalAdvisor"]), True),
-    CursorEndpoint("dossiers", ("datetime", "uuid"), "body", "page", ("Solidaris", ["medicalAdvisor"]), True),
+    CursorEndpoint(
+        "decisions",
+        ("datetime", "uuid"),
+        "query",
+        "page",
+        ("Solidaris", ["medicalAdvisor"]),
+        True,
+        None,
+        "listDecisions",
+    ),
+    CursorEndpoint(
+        "dossiers", ("datetime", "uuid"), "body", "page", ("Solidaris", ["medicalAdvisor"]), True, None, "queryDossiers"
+    ),
     CursorEndpoint("events", ("int", "int"), "query", "after", ("VDAB", ["referenceAdvisor"]), False, start="0"),
     CursorEndpoint("auditEvents", ("datetime", "int", "int"), "body", "page", ("INAMI", ["auditor"]), True),
 ]
@@ -141,12 +167,15 @@ async def test_cursors(
     client: httpx.AsyncClient, caller: Caller, endpoint: CursorEndpoint, data: st.DataObject
 ) -> None:
     kind, cursor = data.draw(cursor_inputs(endpoint.kinds), label="cursor")
+    organisation = REGISTRY.find(endpoint.caller[0])
+    assert organisation is not None
+    cursor = endpoint.cursor_for(kind, cursor, organisation.enterprise_number)
     method, path, kwargs = endpoint.request(cursor)
     response = await send(client, method, path, headers=caller(*endpoint.caller), **kwargs)
     valid = kind == "valid" or (
         kind == "garbage"
         and (
-            edge.is_valid_cursor(cursor, endpoint.kinds)
+            (endpoint.sealed is None and edge.is_valid_cursor(cursor, endpoint.kinds))
             or (cursor == "" and endpoint.empty_is_first_page)
             or cursor == endpoint.start
         )
@@ -242,7 +271,9 @@ async def test_dossier_query_modified_since(
 async def dossier(client: httpx.AsyncClient, caller: Caller, person: SimulatedPerson) -> str:
     """A dossier of the insured person, opened by the insurer (Solidaris)."""
     response = await client.post(
-        "/rp/v1/dossiers", json={"ssin": person.ssin}, headers=caller("Solidaris", ["medicalAdvisor"])
+        "/rp/v1/dossiers",
+        json={"ssin": person.ssin, "start": "registrationForm"},
+        headers=caller("Solidaris", ["medicalAdvisor"]),
     )
     assert response.status_code == 201, response.text
     return str(response.json()["id"])
@@ -380,7 +411,8 @@ async def test_idempotency_key(
 ) -> None:
     valid, key = drawn
     headers: dict[str, Any] = {**caller("Solidaris", ["medicalAdvisor"]), "Idempotency-Key": key}
-    response = await send(client, "POST", "/dossiers", headers=headers, json={"ssin": person.ssin})
+    body = {"ssin": person.ssin, "start": "registrationForm"}
+    response = await send(client, "POST", "/dossiers", headers=headers, json=body)
     if valid:
         assert response.status_code in (200, 201), response.text
     else:

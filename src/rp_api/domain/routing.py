@@ -59,6 +59,11 @@ FORM_REACHES_INSURER = frozenset(
     }
 )
 """Every state after the draft: the insurer follows its member's path (and decides routing C)."""
+MEDICAL_ADDRESSEE_TYPES = frozenset({OrganisationType.INSURER, OrganisationType.INAMI})
+"""Who is told of a change to a request's health data (medical information, medical advice): the organisations
+whose physicians read them (the insurer's medical advisor and team, INAMI's medical inspector). The feed shows such
+an event to physician roles only; a prevention service's physicians may not read them, so their organisation is not
+told at all (the event alone would say that medical information exists)."""
 REQUEST_AT_INAMI = frozenset({RequestStatus.AT_INAMI, RequestStatus.APPROVED, RequestStatus.REFUSED})
 """States in which the request has reached INAMI."""
 

@@ -16,7 +16,7 @@ from rp_api.domain.actors import OrganisationType
 from rp_api.domain.forms import FormStatus
 from rp_api.domain.links import PersonLinks
 from rp_api.domain.requests import RequestStatus
-from rp_api.domain.routing import Party, form_addressees, request_addressees
+from rp_api.domain.routing import MEDICAL_ADDRESSEE_TYPES, Party, form_addressees, request_addressees
 from rp_api.models.registration_form import RegistrationForm
 from rp_api.models.request import Request
 from rp_api.repositories import addressees, feed
@@ -73,8 +73,19 @@ async def route_request(
         form_creator = creator_of(form) if form is not None else None
     requester = Party(request.requester_organisation, OrganisationType(request.requester_type))
     found = request_addressees(RequestStatus(request.status), requester, form_creator, links, registry.directory)
+    told_only: frozenset[str] | None = None
+    if medical:  # health data: only organisations whose physicians read it are told
+        told_only = frozenset(o.enterprise_number for o in registry if o.type in MEDICAL_ADDRESSEE_TYPES)
     await _address(
-        session, guard, addressees.REQUEST, request.id, request.dossier_id, found, kind=kind, medical=medical
+        session,
+        guard,
+        addressees.REQUEST,
+        request.id,
+        request.dossier_id,
+        found,
+        kind=kind,
+        medical=medical,
+        told_only=told_only,
     )
 
 
@@ -88,6 +99,7 @@ async def _address(
     *,
     kind: str | None,
     medical: bool = False,
+    told_only: frozenset[str] | None = None,
 ) -> None:
     earlier = await addressees.of(session, resource_id)
     await addressees.add(
@@ -95,6 +107,8 @@ async def _address(
     )
     if kind is not None:
         told = (earlier | found) - {guard.principal.enterprise_number}
+        if told_only is not None:
+            told &= told_only
         await feed.publish(session, told, kind=kind, dossier_id=dossier_id, resource_id=resource_id, medical=medical)
 
 
