@@ -3,7 +3,8 @@
 ``consent``: the person's consent as the dossier records it (deliberation 26/060 §63: the persons are informed through
 a consent form): the form's version, the date it was given, who recorded it, its scope, and its withdrawal. What
 needs it (the occupational physician's registration form, an occupational physician's messages to the employment
-partner) is refused until a consent of that scope is in force.
+partner) is refused until a consent of that scope is in force. At most one consent of a scope is in force per dossier
+(a partial unique index).
 
 ``request.medical_conclusion`` and ``request.conclusion_remarks``: beside the medical advice (health data, physicians
 only), the medical inspector's conclusion for the social expert (§49-50): compatible, notCompatible or
@@ -46,6 +47,13 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_consent")),
     )
     op.create_index("ix_consent_dossier", "consent", ["dossier_id", "scope"], unique=False)
+    op.create_index(
+        "ux_consent_in_force",
+        "consent",
+        ["dossier_id", "scope"],
+        unique=True,
+        postgresql_where=sa.text("withdrawn_at IS NULL"),
+    )
     op.add_column("request", sa.Column("medical_conclusion", sa.String(32), nullable=True))
     op.add_column("request", sa.Column("conclusion_remarks", sa.Text(), nullable=True))
 
@@ -53,5 +61,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_column("request", "conclusion_remarks")
     op.drop_column("request", "medical_conclusion")
+    op.drop_index("ux_consent_in_force", table_name="consent")
     op.drop_index("ix_consent_dossier", table_name="consent")
     op.drop_table("consent")

@@ -12,7 +12,7 @@ import httpx
 import structlog
 from fastapi import FastAPI
 
-from rp_api import __version__, docs, handlers, openapi
+from rp_api import __version__, cursors, docs, handlers, openapi
 from rp_api.audit_checkpoints import Checkpointer
 from rp_api.audit_keys import checkpoint_path, load_keyring, load_signing_keys, signing_key
 from rp_api.authz.guard import build_verifier
@@ -24,6 +24,7 @@ from rp_api.logs import configure_logging
 from rp_api.repositories.audit import KEYRING
 from rp_api.routers import (
     audit,
+    consents,
     conversations,
     decisions,
     dossiers,
@@ -98,6 +99,7 @@ def create_app(
         # The audit keys: every request session appends its records under them; the service refuses to start
         # without them outside dev, demo and test (rp_api.audit_keys).
         app.state.audit_keyring = load_keyring(settings)
+        cursors.configure(app.state.audit_keyring.current)  # list pages' cursors, sealed (rp_api.cursors)
         checkpointer = Checkpointer(engine, signing_key(load_signing_keys(settings)), checkpoint_path(settings))
         app.state.sessionmaker = create_sessionmaker(engine)
         app.state.sessionmaker.configure(info={KEYRING: app.state.audit_keyring})
@@ -152,6 +154,7 @@ def create_app(
         work_lists.router,
         decisions.router,
         conversations.router,
+        consents.router,
         statistics.router,
         open_to_auditors=(me.router, audit.router),
     )

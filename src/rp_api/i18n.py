@@ -41,6 +41,12 @@ TITLES: dict[str, dict[str, str]] = {
         "nl": "Een element van de batch kan niet worden toegepast; er werd niets gewijzigd",
         "de": "Ein Element des Stapels kann nicht angewendet werden; nichts wurde geändert",
     },
+    "consentRequired": {
+        "en": "The person's consent is required for this",
+        "fr": "Le consentement de la personne est requis pour cette action",
+        "nl": "De toestemming van de persoon is vereist voor deze actie",
+        "de": "Die Einwilligung der Person ist für diese Aktion erforderlich",
+    },
     "idempotencyKeyReused": {
         "en": "This Idempotency-Key was used for another request",
         "fr": "Cette Idempotency-Key a servi pour une autre requête",

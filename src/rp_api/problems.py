@@ -291,6 +291,22 @@ class RegistrationFormNotValid(RpProblem):
     name = "registrationFormNotValid"
 
 
+class ConsentRequired(RpProblem):
+    """What needs the person's consent (deliberation 26/060 §63: the occupational physician's contact with the
+    employment partner) is refused until a consent of its ``scope`` is in force on the dossier (409: the caller's
+    roles allow it, the dossier's state does not yet; recording the consent makes the same call succeed)."""
+
+    name = "consentRequired"
+
+    def __init__(self, scope: str, *, lang: str = "en") -> None:
+        super().__init__(
+            "No consent of this scope is in force on the dossier: record the person's consent form first "
+            "(POST /rp/v1/dossiers/{dossierId}/consents)",
+            lang=lang,
+        )
+        self.extensions["scope"] = scope
+
+
 class ItemsRefused(RpProblem):
     """A batch item cannot be applied in the current state of what it names (nothing of the batch is applied)."""
 

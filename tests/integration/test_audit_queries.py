@@ -25,7 +25,7 @@ async def test_who_accessed_a_person(
 ) -> None:
     insurer = Caller(client, tokens.token("Solidaris", ["returnToWorkCoordinator"]))
     stranger = Caller(client, tokens.token("CM", ["administrative"]))
-    dossier = (await insurer.post("/dossiers", {"ssin": person.ssin})).json()["id"]
+    dossier = (await insurer.post("/dossiers", {"ssin": person.ssin, "start": "registrationForm"})).json()["id"]
     await insurer.get(f"/dossiers/{dossier}")
     await stranger.get(f"/dossiers/{dossier}")  # denied, and logged
 
@@ -78,7 +78,7 @@ async def test_an_organisations_auditor_sees_its_own_users_only(
     coordinator = Caller(client, tokens.token("Solidaris", ["returnToWorkCoordinator"], sub=colleague))
     physician = Caller(client, tokens.token("Solidaris", ["medicalAdvisor"], sub=other_colleague))
     regional = Caller(client, tokens.token("VDAB", ["referenceAdvisor"]))
-    dossier = (await coordinator.post("/dossiers", {"ssin": person.ssin})).json()["id"]
+    dossier = (await coordinator.post("/dossiers", {"ssin": person.ssin, "start": "registrationForm"})).json()["id"]
     await physician.get(f"/dossiers/{dossier}")
     await regional.get(f"/dossiers/{dossier}")
     period = {"from": TODAY, "to": TODAY}

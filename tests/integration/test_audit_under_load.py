@@ -33,7 +33,9 @@ async def test_n_person_scoped_requests_leave_n_audit_records(
     inami = {"Authorization": f"Bearer {tokens.token('INAMI', ['socialExpert'])}"}
     dossiers = []
     for person in insured[:10]:
-        opened = await own_client.post("/rp/v1/dossiers", json={"ssin": person.ssin}, headers=solidaris)
+        opened = await own_client.post(
+            "/rp/v1/dossiers", json={"ssin": person.ssin, "start": "registrationForm"}, headers=solidaris
+        )
         dossiers.append(opened.json()["id"])
     engine = create_async_engine(own_database)
     async with engine.connect() as connection:

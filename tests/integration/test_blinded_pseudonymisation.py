@@ -41,7 +41,9 @@ async def test_an_insurer_sees_trio_dossiers_and_the_ssin_never_reaches_the_pseu
     with_dossier = insured(population, trio_dossier=True)
     without = insured(population, trio_dossier=False)
     for person, expected in ((with_dossier, True), (without, False)):
-        opened = await their_insurer(client, tokens, person).post("/dossiers", {"ssin": person.ssin})
+        opened = await their_insurer(client, tokens, person).post(
+            "/dossiers", {"ssin": person.ssin, "start": "registrationForm"}
+        )
         assert opened.status_code == 201, opened.text
         dossier = opened.json()
         assert (dossier["trioDossierExists"], dossier["unavailableSources"]) == (expected, [])
@@ -80,7 +82,9 @@ async def test_an_answer_that_is_no_pseudonym_leaves_trio_unknown(
 ) -> None:
     monkeypatch.setattr(simulator_module, "evaluate_blinded", answer)
     person = insured(population, trio_dossier=True)
-    opened = await their_insurer(client, tokens, person).post("/dossiers", {"ssin": person.ssin})
+    opened = await their_insurer(client, tokens, person).post(
+        "/dossiers", {"ssin": person.ssin, "start": "registrationForm"}
+    )
     assert opened.status_code == 201, opened.text
     dossier = opened.json()
     assert (dossier["trioDossierExists"], dossier["unavailableSources"]) == (None, ["pseudonymisation"])

@@ -35,7 +35,7 @@ async def test_conversation_between_insurer_and_vdab(
 ) -> None:
     insurer = Caller(client, tokens.token("Solidaris", ["returnToWorkCoordinator"], name="Marie Dubois"))
     vdab = Caller(client, tokens.token("VDAB", ["referenceAdvisor"], name="Jan Peeters", sub=OTHER_USER))
-    dossier = (await insurer.post("/dossiers", {"ssin": person.ssin})).json()["id"]
+    dossier = (await insurer.post("/dossiers", {"ssin": person.ssin, "start": "registrationForm"})).json()["id"]
     created = await insurer.post(
         f"/dossiers/{dossier}/conversations", {"subject": "Start date", "participants": [number(tokens, "VDAB")]}
     )
@@ -66,7 +66,7 @@ async def test_participants_need_their_own_link(
     client: httpx.AsyncClient, tokens: TokenFactory, person: SimulatedPerson
 ) -> None:
     insurer = Caller(client, tokens.token("Solidaris", ["returnToWorkCoordinator"]))
-    dossier = (await insurer.post("/dossiers", {"ssin": person.ssin})).json()["id"]
+    dossier = (await insurer.post("/dossiers", {"ssin": person.ssin, "start": "registrationForm"})).json()["id"]
     response = await insurer.post(
         f"/dossiers/{dossier}/conversations",
         {"subject": "x", "participants": [number(tokens, "CM"), number(tokens, "VDAB")]},
@@ -80,7 +80,7 @@ async def test_medical_channel_is_for_physicians(
 ) -> None:
     physician = Caller(client, tokens.token("Solidaris", ["medicalAdvisor"]))
     coordinator = Caller(client, tokens.token("Solidaris", ["returnToWorkCoordinator"]))
-    dossier = (await physician.post("/dossiers", {"ssin": person.ssin})).json()["id"]
+    dossier = (await physician.post("/dossiers", {"ssin": person.ssin, "start": "registrationForm"})).json()["id"]
     body = {"subject": "Limitations", "participants": [number(tokens, "INAMI")], "medical": True}
     assert (await coordinator.post(f"/dossiers/{dossier}/conversations", body)).status_code == 403
     conversation = (await physician.post(f"/dossiers/{dossier}/conversations", body)).json()["id"]
@@ -115,7 +115,7 @@ async def test_an_organisation_that_lost_its_link_loses_the_conversation(
 ) -> None:
     insurer = Caller(client, tokens.token("Solidaris", ["returnToWorkCoordinator"]))
     vdab = Caller(client, tokens.token("VDAB", ["referenceAdvisor"]))
-    dossier = (await insurer.post("/dossiers", {"ssin": person.ssin})).json()["id"]
+    dossier = (await insurer.post("/dossiers", {"ssin": person.ssin, "start": "registrationForm"})).json()["id"]
     conversation = (
         await insurer.post(
             f"/dossiers/{dossier}/conversations", {"subject": "x", "participants": [number(tokens, "VDAB")]}
@@ -142,7 +142,7 @@ async def test_feed_kinds_positions_and_medical_filter(
     insurer = Caller(client, tokens.token("Solidaris", ["returnToWorkCoordinator"]))
     physician = Caller(client, tokens.token("Solidaris", ["medicalAdvisor"]))
     vdab = Caller(client, tokens.token("VDAB", ["referenceAdvisor"]))
-    dossier = (await insurer.post("/dossiers", {"ssin": person.ssin})).json()["id"]
+    dossier = (await insurer.post("/dossiers", {"ssin": person.ssin, "start": "registrationForm"})).json()["id"]
     await vdab.post("/dossiers", {"ssin": person.ssin})  # VDAB takes part in the dossier
 
     async def feed(caller: Caller, after: str = "0", *, expect: int = 0) -> dict[str, object]:
@@ -197,7 +197,7 @@ async def test_consumer_sees_every_event_once_in_order_while_writes_go_on(
 ) -> None:
     insurer = Caller(own_client, tokens.token("Solidaris", ["returnToWorkCoordinator"]))
     vdab = Caller(own_client, tokens.token("VDAB", ["referenceAdvisor"]))
-    dossier = (await insurer.post("/dossiers", {"ssin": person.ssin})).json()["id"]
+    dossier = (await insurer.post("/dossiers", {"ssin": person.ssin, "start": "registrationForm"})).json()["id"]
     conversation = (
         await insurer.post(
             f"/dossiers/{dossier}/conversations", {"subject": "x", "participants": [number(tokens, "VDAB")]}

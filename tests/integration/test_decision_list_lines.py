@@ -17,7 +17,7 @@ from fastapi import FastAPI
 
 from rp_api.clients.base import UpstreamUnavailable
 from rp_api.simulator.population import SimulatedPerson
-from tests.integration.test_dossiers_and_forms import CONTENT, Caller, walk
+from tests.integration.test_dossiers_and_forms import PHYSICIAN_CONTENT, Caller, walk
 from tests.integration.test_requests_and_decisions import TRAINING, WEEK, submitted_form
 from tests.token_factory import TokenFactory
 
@@ -111,7 +111,7 @@ async def decided_requests(c: dict[str, Caller], person: SimulatedPerson) -> dic
     assert coaching.status_code == 201, coaching.text
     advice = await c["inspector"].post(
         f"/requests/{coaching.json()['id']}/medicalAdvice",
-        {"text": MEDICAL_ADVICE},
+        {"text": MEDICAL_ADVICE, "conclusion": "compatible"},
         **{"If-Match": coaching.headers["ETag"]},
     )
     assert advice.status_code == 200, advice.text
@@ -207,8 +207,8 @@ async def test_no_line_carries_health_data_whoever_reads_it(c: dict[str, Caller]
     health_texts = (
         MEDICAL_INFORMATION,
         MEDICAL_ADVICE,
-        CONTENT["incapacityStartDate"],
-        CONTENT["physicianQuestion"]["functionalCapacities"],
+        PHYSICIAN_CONTENT["incapacityStartDate"],
+        PHYSICIAN_CONTENT["physicianQuestion"]["functionalCapacities"],  # type: ignore[index]
     )
     for who in ("insurerPhysician", "inspector", "expert", "insurer", "vdabLists"):
         as_json = await c[who].get(f"/decisions?week={WEEK}")

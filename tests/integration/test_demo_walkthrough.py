@@ -60,7 +60,7 @@ async def test_the_walkthrough_brings_the_work_to_each_party(
 
     # The README's steps 1-3: the insurer opens the dossier of DEMO_SSIN, starts a form and submits it.
     ssin = walkthrough_person(population, REGISTRY).ssin
-    dossier = (await coordinator.post("/dossiers", {"ssin": ssin})).json()["id"]
+    dossier = (await coordinator.post("/dossiers", {"ssin": ssin, "start": "registrationForm"})).json()["id"]
     created = await coordinator.post(f"/dossiers/{dossier}/registrationForms", {"expectations": "Training"})
     form = created.json()["id"]
     submitted = await coordinator.post(f"/registrationForms/{form}/submit", **{"If-Match": created.headers["ETag"]})

@@ -189,7 +189,7 @@ async def test_a_trajectory_ends_reopens_and_is_closed_by_the_insurer(
     callers: dict[str, Caller], person: SimulatedPerson, connection: AsyncConnection, tokens: TokenFactory
 ) -> None:
     c = callers
-    opened = await c["insurer"].post("/dossiers", {"ssin": person.ssin})
+    opened = await c["insurer"].post("/dossiers", {"ssin": person.ssin, "start": "registrationForm"})
     dossier = opened.json()["id"]
     assert opened.json()["status"] == "active"  # just opened: nothing yet, active
     form, _ = await new_form(c["insurer"], dossier, submit=True)
@@ -287,7 +287,7 @@ async def test_inami_closes_and_a_closed_dossier_is_found_by_its_status(
     callers: dict[str, Caller], person: SimulatedPerson, tokens: TokenFactory
 ) -> None:
     c = callers
-    dossier = (await c["insurer"].post("/dossiers", {"ssin": person.ssin})).json()["id"]
+    dossier = (await c["insurer"].post("/dossiers", {"ssin": person.ssin, "start": "registrationForm"})).json()["id"]
     await new_form(c["insurer"], dossier, submit=False)
     etag = (await read(c["expert"], dossier)).headers["ETag"]
     closed = await c["expert"].post(f"/dossiers/{dossier}/close", **{"If-Match": etag})  # no body: no reason
@@ -301,7 +301,7 @@ async def test_inami_closes_and_a_closed_dossier_is_found_by_its_status(
 
 async def test_a_reason_is_short_text(callers: dict[str, Caller], person: SimulatedPerson) -> None:
     c = callers
-    dossier = (await c["insurer"].post("/dossiers", {"ssin": person.ssin})).json()["id"]
+    dossier = (await c["insurer"].post("/dossiers", {"ssin": person.ssin, "start": "registrationForm"})).json()["id"]
     etag = (await read(c["insurer"], dossier)).headers["ETag"]
     for reason in ("x" * 501, "", 12):
         refused = await c["insurer"].post(f"/dossiers/{dossier}/close", {"reason": reason}, **{"If-Match": etag})

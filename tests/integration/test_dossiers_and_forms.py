@@ -17,10 +17,16 @@ INSURER_BY_OA = {100: "CM", 200: "UNMN", 300: "Solidaris", 400: "LM", 500: "OZ",
 CONTENT = {
     "expectations": "Guidance towards a training in logistics",
     "workProblems": "Cannot return to night shifts",
-    "incapacityStartDate": "2024-03-01",
     "insurerContacts": {"returnToWorkCoordinator": {"name": "Marie Dubois", "email": "marie@example.be"}},
+    "physicianQuestion": {"expectations": "Job coaching"},
+}
+"""A form's content any of its creators may write (no health data)."""
+PHYSICIAN_CONTENT = {
+    **CONTENT,
+    "incapacityStartDate": "2024-03-01",
     "physicianQuestion": {"expectations": "Job coaching", "functionalCapacities": "No lifting over 5 kg"},
 }
+"""With the health data only a physician writes (médecin-conseil, occupational physician): a 400 from anyone else."""
 
 
 class Caller:
@@ -69,7 +75,7 @@ def vdab(client: httpx.AsyncClient, tokens: TokenFactory) -> Caller:
 async def test_standard_route_insurer_creates_submits_vdab_reads(
     insurer: Caller, physician: Caller, vdab: Caller, person: SimulatedPerson, connection: AsyncConnection
 ) -> None:
-    opened = await insurer.post("/dossiers", {"ssin": person.ssin})
+    opened = await insurer.post("/dossiers", {"ssin": person.ssin, "start": "registrationForm"})
     assert opened.status_code == 201
     dossier = opened.json()
     assert opened.headers["Location"] == f"/rp/v1/dossiers/{dossier['id']}"
@@ -81,18 +87,35 @@ async def test_standard_route_insurer_creates_submits_vdab_reads(
     }
     assert dossier["insurer"]["oaNumber"] == 300
     assert dossier["regionalServices"][0]["name"] == "VDAB"
-    assert "trioDossierExists" in dossier
+    assert "trioDossierExists" not in dossier  # TRIO is the physicians' platform (26/060 §8)
+    assert "trioDossierExists" in (await physician.get(f"/dossiers/{dossier['id']}")).json()
 
     again = await insurer.post("/dossiers", {"ssin": person.ssin})
     assert (again.status_code, again.json()["id"]) == (200, dossier["id"])
 
-    created = await insurer.post(f"/dossiers/{dossier['id']}/registrationForms", CONTENT)
+    # Health data is written by physicians only: the coordinator's form with it is refused, naming each field.
+    refused = await insurer.post(f"/dossiers/{dossier['id']}/registrationForms", PHYSICIAN_CONTENT)
+    assert refused.status_code == 400, refused.text
+    assert {issue["name"] for issue in refused.json()["issues"]} == {
+        "incapacityStartDate",
+        "physicianQuestion.functionalCapacities",
+    }
+    created = await physician.post(f"/dossiers/{dossier['id']}/registrationForms", PHYSICIAN_CONTENT)
     assert created.status_code == 201, created.text
     form = created.json()
     assert form["status"] == "draft"
     assert form["routing"] == "standard"
-    assert "functionalCapacities" not in form["physicianQuestion"]  # a coordinator is no physician
-    assert form["incapacityStartDate"] == "2024-03-01"
+    assert form["physicianQuestion"]["functionalCapacities"] == "No lifting over 5 kg"
+    # The coordinator may replace what it may write; what it may not write and leaves out stays as it is.
+    replaced = await insurer.put(
+        f"/registrationForms/{form['id']}",
+        {**CONTENT, "expectations": "Other"},
+        **{"If-Match": created.headers["ETag"]},
+    )
+    assert replaced.status_code == 200, replaced.text
+    assert "functionalCapacities" not in replaced.json()["physicianQuestion"]  # a coordinator is no physician
+    assert replaced.json()["incapacityStartDate"] == "2024-03-01"
+    created = replaced
 
     # A draft is its creator's alone.
     assert (await vdab.get(f"/registrationForms/{form['id']}")).status_code == 404
@@ -107,7 +130,8 @@ async def test_standard_route_insurer_creates_submits_vdab_reads(
     body = seen_by_vdab.json()
     assert body["incapacityAtLeastOneYear"] is True
     assert "incapacityStartDate" not in body
-    assert body["physicianQuestion"] == {"expectations": "Job coaching"}
+    # VDAB is the addressee of the physician's question: its expectations and functional capacities (§52 vi)
+    assert body["physicianQuestion"] == {"expectations": "Job coaching", "functionalCapacities": "No lifting over 5 kg"}
     assert "trioDossierExists" not in (await vdab.get(f"/dossiers/{dossier['id']}")).json()
 
     seen_by_physician = (await physician.get(f"/registrationForms/{form['id']}")).json()
@@ -116,19 +140,23 @@ async def test_standard_route_insurer_creates_submits_vdab_reads(
     audited = await connection.scalar(
         text("SELECT count(*) FROM audit_event WHERE person_ssin = :ssin AND outcome = 'permit'"), {"ssin": person.ssin}
     )
-    assert audited == 8  # one per call about the person that revealed or changed something
-    # VDAB's read of the draft: linked to the person, but the draft is not for it: recorded as the 404 it got
+    assert audited == 10  # one per call about the person that revealed or changed something
+    # The coordinator's health data refused (400), and VDAB's read of the draft: linked to the person, but the draft
+    # is not for it: each recorded as what it got
     refused = await connection.execute(
-        text("SELECT outcome, reason, status FROM audit_event WHERE person_ssin = :ssin AND outcome = 'deny'"),
+        text(
+            "SELECT outcome, reason, status FROM audit_event WHERE person_ssin = :ssin AND outcome = 'deny' "
+            "ORDER BY status"
+        ),
         {"ssin": person.ssin},
     )
-    assert [tuple(row) for row in refused] == [("deny", "notFound", 404)]
+    assert [tuple(row) for row in refused] == [("deny", "invalidInput", 400), ("deny", "notFound", 404)]
 
 
 async def test_routing_c_waits_for_the_insurer(
     insurer: Caller, vdab: Caller, person: SimulatedPerson, client: httpx.AsyncClient, tokens: TokenFactory
 ) -> None:
-    dossier = (await vdab.post("/dossiers", {"ssin": person.ssin})).json()
+    dossier = (await vdab.post("/dossiers", {"ssin": person.ssin, "start": "registrationForm"})).json()
     created = await vdab.post(f"/dossiers/{dossier['id']}/registrationForms", {"expectations": "Training as a welder"})
     assert created.status_code == 201
     form = created.json()
@@ -171,9 +199,12 @@ async def test_occupational_physician_form_and_name(
         if population.employers[e].prevention_services
     )
     doctor = Caller(client, tokens.token(service, ["occupationalPhysician"]))
-    dossier = (await doctor.post("/dossiers", {"ssin": employed.ssin})).json()
+    dossier = (await doctor.post("/dossiers", {"ssin": employed.ssin, "start": "registrationForm"})).json()
+    consent = {"scope": "occupationalPhysicianContact", "formVersion": "RP-2026.1", "givenOn": "2026-01-15"}
+    assert (await doctor.post(f"/dossiers/{dossier['id']}/consents", consent)).status_code == 201  # §63
     created = await doctor.post(
-        f"/dossiers/{dossier['id']}/registrationForms", {**CONTENT, "occupationalPhysicianName": "Dr. Jan Peeters"}
+        f"/dossiers/{dossier['id']}/registrationForms",
+        {**PHYSICIAN_CONTENT, "occupationalPhysicianName": "Dr. Jan Peeters"},
     )
     assert created.status_code == 201, created.text
     assert created.json()["occupationalPhysicianName"] == "Dr. Jan Peeters"
@@ -184,7 +215,7 @@ async def test_occupational_physician_form_and_name(
 
 
 async def test_only_an_occupational_physician_names_one(insurer: Caller, person: SimulatedPerson) -> None:
-    dossier = (await insurer.post("/dossiers", {"ssin": person.ssin})).json()
+    dossier = (await insurer.post("/dossiers", {"ssin": person.ssin, "start": "registrationForm"})).json()
     response = await insurer.post(
         f"/dossiers/{dossier['id']}/registrationForms", {"occupationalPhysicianName": "Dr. X"}
     )
@@ -200,7 +231,7 @@ async def test_denials(
     person: SimulatedPerson,
     connection: AsyncConnection,
 ) -> None:
-    dossier = (await insurer.post("/dossiers", {"ssin": person.ssin})).json()
+    dossier = (await insurer.post("/dossiers", {"ssin": person.ssin, "start": "registrationForm"})).json()
     form = (await insurer.post(f"/dossiers/{dossier['id']}/registrationForms", CONTENT)).json()
 
     other_insurer = Caller(client, tokens.token("CM", ["medicalAdvisor"]))
@@ -218,7 +249,7 @@ async def test_denials(
     their_insurer = Caller(client, tokens.token(INSURER_BY_OA[deceased.oa_number or 100], ["medicalAdvisor"]))
     assert (await their_insurer.post("/dossiers", {"ssin": deceased.ssin})).status_code == 404
     inami = Caller(client, tokens.token("INAMI", ["socialExpert"]))
-    assert (await inami.post("/dossiers", {"ssin": deceased.ssin})).status_code == 201
+    assert (await inami.post("/dossiers", {"ssin": deceased.ssin})).status_code == 404  # a lookup creates nothing
 
     replaced = await inami.post("/dossiers", {"ssin": population.replaced_ssin})
     assert replaced.status_code == 400
@@ -248,7 +279,7 @@ async def test_bad_input_on_open(insurer: Caller, body: dict[str, Any], issue_ty
 
 
 async def test_preconditions_conflicts_and_languages(insurer: Caller, person: SimulatedPerson) -> None:
-    dossier = (await insurer.post("/dossiers", {"ssin": person.ssin})).json()
+    dossier = (await insurer.post("/dossiers", {"ssin": person.ssin, "start": "registrationForm"})).json()
     created = await insurer.post(f"/dossiers/{dossier['id']}/registrationForms", CONTENT)
     form_id, first = created.json()["id"], created.headers["ETag"]
 
@@ -283,7 +314,7 @@ async def test_preconditions_conflicts_and_languages(insurer: Caller, person: Si
 
 
 async def test_idempotency_key(insurer: Caller, person: SimulatedPerson, connection: AsyncConnection) -> None:
-    dossier = (await insurer.post("/dossiers", {"ssin": person.ssin})).json()
+    dossier = (await insurer.post("/dossiers", {"ssin": person.ssin, "start": "registrationForm"})).json()
     path = f"/dossiers/{dossier['id']}/registrationForms"
     first = await insurer.post(path, CONTENT, **{"Idempotency-Key": "form-1"})
     retry = await insurer.post(path, CONTENT, **{"Idempotency-Key": "form-1"})
@@ -308,7 +339,7 @@ async def test_query_pages_and_rechecks(
         :5
     ]
     for p in insured:
-        assert (await insurer.post("/dossiers", {"ssin": p.ssin})).status_code == 201
+        assert (await insurer.post("/dossiers", {"ssin": p.ssin, "start": "registrationForm"})).status_code == 201
     before = await connection.scalar(text("SELECT count(*) FROM audit_event"))
 
     seen: list[str] = []
@@ -333,11 +364,11 @@ async def test_query_pages_and_rechecks(
     assert (await vdab.post("/dossiers/query", {})).json()["items"] == []  # VDAB takes part in none
 
 
-async def test_no_answer_to_a_regional_service_carries_health_data(
+async def test_no_answer_to_a_regional_service_carries_the_incapacity_date(
     insurer: Caller, physician: Caller, vdab: Caller, person: SimulatedPerson
 ) -> None:
-    dossier = (await physician.post("/dossiers", {"ssin": person.ssin})).json()
-    created = await physician.post(f"/dossiers/{dossier['id']}/registrationForms", CONTENT)
+    dossier = (await physician.post("/dossiers", {"ssin": person.ssin, "start": "registrationForm"})).json()
+    created = await physician.post(f"/dossiers/{dossier['id']}/registrationForms", PHYSICIAN_CONTENT)
     await physician.post(f"/registrationForms/{created.json()['id']}/submit", **{"If-Match": created.headers["ETag"]})
     answers = [
         await vdab.post("/dossiers", {"ssin": person.ssin}),
@@ -350,9 +381,9 @@ async def test_no_answer_to_a_regional_service_carries_health_data(
         assert answer.status_code == 200
         keys = set(walk(answer.json()))
         assert "incapacityStartDate" not in keys
-        assert "functionalCapacities" not in keys
         assert "2024-03-01" not in answer.text
-        assert "No lifting" not in answer.text
+        # the functional capacities only in the form it reads as the question's addressee (§52 vi), never a list
+        assert ("No lifting" in answer.text) is ("physicianQuestion" in keys)
 
 
 async def test_conflicting_transitions_have_one_winner(
@@ -362,7 +393,7 @@ async def test_conflicting_transitions_have_one_winner(
     import asyncio
 
     insurer = Caller(own_client, tokens.token("Solidaris", ["returnToWorkCoordinator"]))
-    dossier = (await insurer.post("/dossiers", {"ssin": person.ssin})).json()
+    dossier = (await insurer.post("/dossiers", {"ssin": person.ssin, "start": "registrationForm"})).json()
     for _ in range(5):
         created = await insurer.post(f"/dossiers/{dossier['id']}/registrationForms", CONTENT)
         form, etag = created.json()["id"], created.headers["ETag"]

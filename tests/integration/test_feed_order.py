@@ -79,7 +79,8 @@ async def test_a_consumer_of_the_events_endpoint_with_limit_1_sees_each_event_on
 ) -> None:
     await past_every_inserted_xid(engine)
     vdab = Caller(client, tokens.token("VDAB", ["referenceAdvisor"]))
-    opened = await vdab.post("/dossiers", {"ssin": person.ssin})  # a dossier VDAB may see, for the events
+    # a dossier VDAB may see, for the events
+    opened = await vdab.post("/dossiers", {"ssin": person.ssin, "start": "registrationForm"})
     assert opened.status_code in (200, 201), opened.text
     expected = await insert_events(
         connection, tokens.organisation("VDAB").enterprise_number, uuid.UUID(opened.json()["id"])

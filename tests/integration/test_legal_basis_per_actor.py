@@ -45,7 +45,7 @@ async def test_an_insurers_read_asks_memberdata_under_the_insurers_basis(
 ) -> None:
     simulator.received.clear()
     insurer = Caller(client, tokens.token("Solidaris", ["medicalAdvisor"]))
-    opened = await insurer.post("/dossiers", {"ssin": person.ssin})
+    opened = await insurer.post("/dossiers", {"ssin": person.ssin, "start": "registrationForm"})
     assert opened.status_code == 201, opened.text
 
     expected = legal_context(OrganisationType.INSURER)
@@ -64,7 +64,7 @@ async def test_a_regional_services_read_asks_jobseeker_under_the_regional_basis(
     person: SimulatedPerson,
 ) -> None:
     insurer = Caller(client, tokens.token("Solidaris", ["medicalAdvisor"]))
-    dossier = (await insurer.post("/dossiers", {"ssin": person.ssin})).json()
+    dossier = (await insurer.post("/dossiers", {"ssin": person.ssin, "start": "registrationForm"})).json()
     # Nothing cached: the regional service's read asks the sources itself.
     app.state.link_resolver.forget()
     async with engine.begin() as own:

@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from rp_api.authz.organisations import OrganisationRegistry
 from rp_api.simulator.population import Population, SimulatedPerson
-from tests.integration.test_dossiers_and_forms import CONTENT, Caller
+from tests.integration.test_dossiers_and_forms import CONTENT, PHYSICIAN_CONTENT, Caller
 from tests.integration.test_requests_and_decisions import TRAINING, WEEK, decision
 from tests.token_factory import TokenFactory
 
@@ -61,7 +61,9 @@ class World:
         return self
 
     async def _make_dossier(self) -> None:
-        self.ids["dossier"] = (await self.callers["coord"].post("/dossiers", {"ssin": self.ssin})).json()["id"]
+        self.ids["dossier"] = (
+            await self.callers["coord"].post("/dossiers", {"ssin": self.ssin, "start": "registrationForm"})
+        ).json()["id"]
 
     async def _form(self, name: str, who: str, content: dict[str, Any], *, submit: bool) -> None:
         created = await self.callers[who].post(f"/dossiers/{self.ids['dossier']}/registrationForms", content)
@@ -94,6 +96,11 @@ class World:
         body = {"subject": "Next steps", "participants": [self.number("VDAB")]}
         created = await self.callers["coord"].post(f"/dossiers/{self.ids['dossier']}/conversations", body)
         self.ids["conversation"] = created.json()["id"]
+
+    async def _make_consent(self) -> None:
+        created = await self.callers["coord"].post(f"/dossiers/{self.ids['dossier']}/consents", CONSENT)
+        assert created.status_code == 201, created.text
+        self.ids["consent"], self.etags["consent"] = created.json()["id"], created.headers["ETag"]
 
     async def _make_message(self) -> None:
         posted = await self.callers["coord"].post(f"/conversations/{self.ids['conversation']}/messages", {"text": "Hi"})
@@ -132,6 +139,7 @@ _NEEDS = {
     "direct": ("dossier",),
     "conversation": ("dossier",),
     "message": ("conversation",),
+    "consent": ("dossier",),
 }
 Call = Callable[..., Awaitable[httpx.Response]]
 
@@ -195,6 +203,21 @@ async def _close_closed_dossier(who: Caller, w: World, **headers: str) -> httpx.
 
 async def _mark_read(who: Caller, w: World, **headers: str) -> httpx.Response:
     return await who.post(f"/conversations/{w.ids['conversation']}/read", {"upTo": w.ids["message"]}, **headers)
+
+
+CONSENT = {"scope": "occupationalPhysicianContact", "formVersion": "RP-2026.1", "givenOn": "2026-01-15"}
+
+
+async def _record_consent_twice(who: Caller, w: World, **headers: str) -> httpx.Response:
+    """A second consent of a scope while one is in force (409)."""
+    await w.need("consent")
+    return await who.post(f"/dossiers/{w.ids['dossier']}/consents", CONSENT, **headers)
+
+
+async def _withdraw_withdrawn_consent(who: Caller, w: World, **headers: str) -> httpx.Response:
+    withdrawn = await who.post(f"/consents/{w.ids['consent']}/withdraw", {}, **w.if_match("consent"))
+    assert withdrawn.status_code == 200, withdrawn.text
+    return await who.post(f"/consents/{w.ids['consent']}/withdraw", {}, **{"If-Match": withdrawn.headers["ETag"]})
 
 
 ROWS: dict[str, Row] = {
@@ -286,10 +309,18 @@ ROWS: dict[str, Row] = {
         needs=("direct",),
     ),
     "addMedicalAdvice": Row(
-        _post(lambda w: f"/requests/{w.ids['direct']}/medicalAdvice", lambda w: {"text": "Favourable"}, "direct"),
+        _post(
+            lambda w: f"/requests/{w.ids['direct']}/medicalAdvice",
+            lambda w: {"text": "Favourable", "conclusion": "compatible"},
+            "direct",
+        ),
         "inspector",
         weaker=("expert", 403),
-        workflow=_post(lambda w: f"/requests/{w.ids['training']}/medicalAdvice", lambda w: {"text": "x"}, "training"),
+        workflow=_post(
+            lambda w: f"/requests/{w.ids['training']}/medicalAdvice",
+            lambda w: {"text": "x", "conclusion": "compatible"},
+            "training",
+        ),
         idempotent=True,
         needs=("direct", "training"),
     ),
@@ -332,6 +363,28 @@ ROWS: dict[str, Row] = {
         _get(lambda w: f"/conversations/{w.ids['conversation']}/messages"), "vdab", needs=("conversation",)
     ),
     "markMessagesRead": Row(_mark_read, "vdab", needs=("message",)),
+    "recordConsent": Row(
+        _post(lambda w: f"/dossiers/{w.ids['dossier']}/consents", lambda w: CONSENT),
+        "coord",
+        201,
+        weaker=("vdab", 403),
+        workflow=_record_consent_twice,
+        idempotent=True,
+    ),
+    "listConsents": Row(
+        _get(lambda w: f"/dossiers/{w.ids['dossier']}/consents"), "coord", weaker=("vdabLists", 403), needs=("consent",)
+    ),
+    "getConsent": Row(
+        _get(lambda w: f"/consents/{w.ids['consent']}"), "vdab", weaker=("vdabLists", 403), needs=("consent",)
+    ),
+    "withdrawConsent": Row(
+        _post(lambda w: f"/consents/{w.ids['consent']}/withdraw", etag="consent"),
+        "coord",
+        weaker=("vdab", 403),
+        workflow=_withdraw_withdrawn_consent,
+        idempotent=True,
+        needs=("consent",),
+    ),
 }
 
 
@@ -714,13 +767,13 @@ async def test_a_colleagues_replay_never_shows_health_data_to_a_weaker_role(
     token subject, another role), the replay is a fresh read through the coordinator's view: no health data."""
     key = {"Idempotency-Key": "physician-key"}
     path = f"/dossiers/{world.ids['dossier']}/registrationForms"
-    first = await callers["physician"].post(path, CONTENT, **key)
+    first = await callers["physician"].post(path, PHYSICIAN_CONTENT, **key)
     assert first.status_code == 201
     assert (
         first.json()["physicianQuestion"]["functionalCapacities"]
-        == CONTENT["physicianQuestion"]["functionalCapacities"]
+        == PHYSICIAN_CONTENT["physicianQuestion"]["functionalCapacities"]  # type: ignore[index]
     )
-    replay = await callers["coord"].post(path, CONTENT, **key)  # same subject as the physician's token
+    replay = await callers["coord"].post(path, PHYSICIAN_CONTENT, **key)  # same subject as the physician's token
     assert (replay.status_code, replay.headers.get("Idempotent-Replayed")) == (201, "true")
     assert replay.json()["id"] == first.json()["id"]
     assert "functionalCapacities" not in replay.text  # the coordinator's view, not the physician's answer

@@ -265,7 +265,13 @@ async def test_requests_do_not_starve_each_other_of_connections(
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://rp.test", headers=headers) as client:
             opened = await asyncio.wait_for(
-                asyncio.gather(*(client.post("/rp/v1/dossiers", json={"ssin": p.ssin}) for p in insured)), 10
+                asyncio.gather(
+                    *(
+                        client.post("/rp/v1/dossiers", json={"ssin": p.ssin, "start": "registrationForm"})
+                        for p in insured
+                    )
+                ),
+                10,
             )
     assert [response.status_code for response in opened] == [201] * len(insured)
 

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rp_api.services.decisions import current_week
 from rp_api.simulator.population import SimulatedPerson
-from tests.integration.test_dossiers_and_forms import CONTENT, Caller, walk
+from tests.integration.test_dossiers_and_forms import CONTENT, PHYSICIAN_CONTENT, Caller, walk
 from tests.token_factory import TokenFactory
 
 TRAINING = {
@@ -44,8 +44,9 @@ def callers(client: httpx.AsyncClient, tokens: TokenFactory) -> dict[str, Caller
 
 
 async def submitted_form(c: dict[str, Caller], person: SimulatedPerson) -> tuple[str, str]:
-    dossier = (await c["insurer"].post("/dossiers", {"ssin": person.ssin})).json()["id"]
-    created = await c["insurer"].post(f"/dossiers/{dossier}/registrationForms", CONTENT)
+    dossier = (await c["insurer"].post("/dossiers", {"ssin": person.ssin, "start": "registrationForm"})).json()["id"]
+    # the médecin-conseil writes the form's health data (physicians only), the coordinator submits it
+    created = await c["insurerPhysician"].post(f"/dossiers/{dossier}/registrationForms", PHYSICIAN_CONTENT)
     form = created.json()["id"]
     await c["insurer"].post(f"/registrationForms/{form}/submit", **{"If-Match": created.headers["ETag"]})
     return dossier, form
@@ -95,7 +96,9 @@ async def test_regional_route_with_validation_and_insurer_route_to_every_list(
     assert validated.json()["status"] == "atInami"
 
     advice = await c["inspector"].post(
-        f"/requests/{ids['direct']}/medicalAdvice", {"text": "Favourable"}, **{"If-Match": direct.headers["ETag"]}
+        f"/requests/{ids['direct']}/medicalAdvice",
+        {"text": "Favourable", "conclusion": "compatible"},
+        **{"If-Match": direct.headers["ETag"]},
     )
     assert advice.status_code == 200, advice.text
 
@@ -260,7 +263,7 @@ async def test_request_bad_inputs(
 
 async def test_no_list_carries_health_data(callers: dict[str, Caller], person: SimulatedPerson) -> None:
     c = callers
-    dossier = (await c["insurer"].post("/dossiers", {"ssin": person.ssin})).json()["id"]
+    dossier = (await c["insurer"].post("/dossiers", {"ssin": person.ssin, "start": "registrationForm"})).json()["id"]
     direct = await c["insurerPhysician"].post(
         f"/dossiers/{dossier}/requests", {"type": "coaching", "medicalInformation": "Secret diagnosis"}
     )
@@ -279,6 +282,7 @@ async def test_conflicting_request_transitions_have_one_winner(
 
     c = {
         "insurer": Caller(own_client, tokens.token("Solidaris", ["returnToWorkCoordinator"])),
+        "insurerPhysician": Caller(own_client, tokens.token("Solidaris", ["medicalAdvisor"])),
         "vdab": Caller(own_client, tokens.token("VDAB", ["referenceAdvisor"])),
     }
     dossier, form = await submitted_form(c, person)

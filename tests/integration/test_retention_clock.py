@@ -101,7 +101,7 @@ async def add_medical_information(c: dict[str, Caller], s: State) -> httpx.Respo
 
 
 async def add_medical_advice(c: dict[str, Caller], s: State) -> httpx.Response:
-    return await act_on_request(c, s, "inspector", "medicalAdvice", {"text": "Favourable"})
+    return await act_on_request(c, s, "inspector", "medicalAdvice", {"text": "Favourable", "conclusion": "compatible"})
 
 
 async def decide(c: dict[str, Caller], s: State) -> httpx.Response:
@@ -168,7 +168,7 @@ async def test_every_kind_of_change_restarts_the_retention_clock(
         "expert": Caller(client, tokens.token("INAMI", ["socialExpert"])),
         "inspector": Caller(client, tokens.token("INAMI", ["medicalInspector"])),
     }
-    opened = changed(await c["insurer"].post("/dossiers", {"ssin": person.ssin}), 201)
+    opened = changed(await c["insurer"].post("/dossiers", {"ssin": person.ssin, "start": "registrationForm"}), 201)
     state: State = {"dossier": opened.json()["id"], "vdabNumber": tokens.organisation("VDAB").enterprise_number}
     before, change = CHANGES[kind]
     for step in before:

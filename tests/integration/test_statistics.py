@@ -17,7 +17,7 @@ MONTH = datetime.now(UTC).strftime("%Y-%m")
 async def test_statistics(client: httpx.AsyncClient, tokens: TokenFactory, person: SimulatedPerson) -> None:
     insurer = Caller(client, tokens.token("Solidaris", ["medicalAdvisor"]))
     vdab = Caller(client, tokens.token("VDAB", ["referenceAdvisor"]))
-    dossier = (await insurer.post("/dossiers", {"ssin": person.ssin})).json()["id"]
+    dossier = (await insurer.post("/dossiers", {"ssin": person.ssin, "start": "registrationForm"})).json()["id"]
     created = await insurer.post(f"/dossiers/{dossier}/registrationForms", CONTENT)
     await insurer.post(f"/registrationForms/{created.json()['id']}/submit", **{"If-Match": created.headers["ETag"]})
     for _ in range(6):

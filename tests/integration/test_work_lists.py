@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from rp_api.domain.actors import OrganisationType
 from rp_api.simulator.population import Population, SimulatedPerson
-from tests.integration.test_dossiers_and_forms import CONTENT, INSURER_BY_OA, Caller, walk
+from tests.integration.test_dossiers_and_forms import CONTENT, INSURER_BY_OA, PHYSICIAN_CONTENT, Caller, walk
 from tests.integration.test_requests_and_decisions import TRAINING, WEEK, decision
 from tests.token_factory import TokenFactory
 
@@ -56,7 +56,7 @@ class Desk:
     etags: dict[str, str] = field(default_factory=dict)
 
     async def dossier(self, ssin: str, who: str = "coord") -> str:
-        opened = await self.callers[who].post("/dossiers", {"ssin": ssin})
+        opened = await self.callers[who].post("/dossiers", {"ssin": ssin, "start": "registrationForm"})
         assert opened.status_code in (200, 201), opened.text
         return str(opened.json()["id"])
 
@@ -223,11 +223,13 @@ async def test_vdab_finds_the_insurers_submitted_form_without_opening_the_dossie
     c, desk = callers, Desk(callers)
     dossier = await desk.dossier(person.ssin)
     draft = await desk.form("draft", dossier, "coord", CONTENT, submit=False)
-    form = await desk.form("form", dossier, "coord", CONTENT)
+    form = await desk.form("form", dossier, "physician", PHYSICIAN_CONTENT)  # health data: physicians write it
 
-    for who in ("vdab", "vdabLists"):
-        found = await listed(c[who], FORMS, {"queue": "registeredWithMe"})
-        assert ids_of(found) == [form]  # the insurer's draft is the insurer's alone
+    found = await listed(c["vdab"], FORMS, {"queue": "registeredWithMe"})
+    assert ids_of(found) == [form]  # the insurer's draft is the insurer's alone
+    refused = await c["vdabLists"].post(FORMS, {"queue": "registeredWithMe"})  # §48: its lists are decisions, hours
+    assert refused.status_code == 403, refused.text
+    assert person.ssin not in refused.text
     line = found[0]
     assert line["incapacityAtLeastOneYear"] is True
     assert line["physicianQuestion"] == {"expectations": "Job coaching"}
@@ -316,7 +318,9 @@ async def test_the_medical_inspector_finds_the_requests_with_medical_information
         assert_problem(refused, 403, "urn:problem-type:belgif:missingPermission")
     assert set(ids_of(await listed(c["expert"], REQUESTS, {"queue": "atInami"}))) == {medical, plain}
 
-    await desk.act("medical", "inspector", f"/requests/{medical}/medicalAdvice", {"text": "Favourable"})
+    await desk.act(
+        "medical", "inspector", f"/requests/{medical}/medicalAdvice", {"text": "Favourable", "conclusion": "compatible"}
+    )
     assert await listed(c["inspector"], REQUESTS, {"queue": "awaitingMedicalAdvice"}) == []
 
 

@@ -86,7 +86,7 @@ async def flows(client: httpx.AsyncClient, tokens: TokenFactory, population: Pop
     coordinator = Caller(client, tokens.token(insurer, ["returnToWorkCoordinator"]))
     advisor = Caller(client, tokens.token(regional, ["referenceAdvisor"]))
 
-    dossier = (await coordinator.post("/dossiers", {"ssin": person.ssin})).json()["id"]
+    dossier = (await coordinator.post("/dossiers", {"ssin": person.ssin, "start": "registrationForm"})).json()["id"]
 
     async def form(caller: Caller, actor: str, content: dict[str, Any]) -> str:
         created = await caller.post(f"/dossiers/{dossier}/registrationForms", content)
@@ -136,6 +136,8 @@ async def flows(client: httpx.AsyncClient, tokens: TokenFactory, population: Pop
     prevention = prevention_of(person, population)
     if prevention is not None:  # the occupational physician's form, and the request on it
         physician = Caller(client, tokens.token(prevention, ["occupationalPhysician"]))
+        consent = {"scope": "occupationalPhysicianContact", "formVersion": "RP-2026.1", "givenOn": "2026-01-15"}
+        assert (await physician.post(f"/dossiers/{dossier}/consents", consent)).status_code == 201  # §63, no event
         prevention_form = await form(physician, prevention, CONTENT)
         model.event(prevention, prevention_form, {prevention, insurer} | regional_services)
         body = {"type": "coaching", "registrationFormId": prevention_form}
@@ -214,7 +216,7 @@ async def test_a_person_who_leaves_the_regional_service_vanishes_from_its_feed(
     no longer in VDAB's feed, and that denial is in the audit log (one record for the person, noLink)."""
     insurer = Caller(own_client, tokens.token("Solidaris", ["returnToWorkCoordinator"]))
     vdab = Caller(own_client, tokens.token("VDAB", ["referenceAdvisor"]))
-    dossier = (await insurer.post("/dossiers", {"ssin": person.ssin})).json()["id"]
+    dossier = (await insurer.post("/dossiers", {"ssin": person.ssin, "start": "registrationForm"})).json()["id"]
     created = await insurer.post(f"/dossiers/{dossier}/registrationForms", CONTENT)
     await insurer.post(f"/registrationForms/{created.json()['id']}/submit", **{"If-Match": created.headers["ETag"]})
     for _ in range(100):
@@ -253,7 +255,7 @@ async def test_closing_the_dossier_is_told_to_the_addressees_of_its_items(
     insurer = Caller(own_client, tokens.token("Solidaris", ["returnToWorkCoordinator"]))
     vdab = Caller(own_client, tokens.token("VDAB", ["referenceAdvisor"]))
     forem = Caller(own_client, tokens.token("Forem", ["referenceAdvisor"]))
-    opened = await insurer.post("/dossiers", {"ssin": person.ssin})
+    opened = await insurer.post("/dossiers", {"ssin": person.ssin, "start": "registrationForm"})
     dossier = opened.json()["id"]
     created = await insurer.post(f"/dossiers/{dossier}/registrationForms", CONTENT)
     await insurer.post(f"/registrationForms/{created.json()['id']}/submit", **{"If-Match": created.headers["ETag"]})

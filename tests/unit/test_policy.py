@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 from datetime import date
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -13,7 +14,17 @@ from hypothesis import strategies as st
 from rp_api.authz.organisations import OrganisationRegistry
 from rp_api.domain.actors import ROLES_BY_TYPE, OrganisationType, Role
 from rp_api.domain.links import Employment, PersonLinks
-from rp_api.domain.policy import Action, AuditScope, Caller, Reason, audit_scope, decide, works_on_dossiers
+from rp_api.domain.policy import (
+    Action,
+    AuditScope,
+    Caller,
+    Reason,
+    audit_scope,
+    decide,
+    reads_lists_only,
+    role_allows,
+    works_on_dossiers,
+)
 
 REGISTRY = OrganisationRegistry.load()
 ORGS = list(REGISTRY)
@@ -35,8 +46,10 @@ EMPLOYER, OTHER_EMPLOYER = "0411159046", "0484833813"
 
 # --- the oracle: a different formulation of the deliberation's rules ---------------------------------------------
 MAY_DO = {
-    Action.CONSULT_DOSSIER: set(Role) - {Role.AUDITOR},  # the auditor reads the log, never a dossier
-    Action.CONTRIBUTE_TO_DOSSIER: set(Role) - {Role.AUDITOR},
+    # the auditor reads the log, never a dossier; the list manager reads its lists, never a dossier (§48)
+    Action.CONSULT_DOSSIER: set(Role) - {Role.AUDITOR, Role.LIST_MANAGER},
+    Action.CONTRIBUTE_TO_DOSSIER: set(Role) - {Role.AUDITOR, Role.LIST_MANAGER},
+    Action.READ_LISTS: set(Role) - {Role.AUDITOR},
     Action.CONSULT_HEALTH_DATA: {
         Role.MEDICAL_ADVISOR,
         Role.MULTIDISCIPLINARY_TEAM,
@@ -275,6 +288,8 @@ def test_replaced_ssin_is_told_only_to_an_organisation_linked_under_the_new_one(
         (Role.ADMINISTRATIVE, Action.CONTRIBUTE_TO_DOSSIER, True),
         (Role.AUDITOR, Action.CONSULT_DOSSIER, False),
         (Role.AUDITOR, Action.CONTRIBUTE_TO_DOSSIER, False),
+        (Role.AUDITOR, Action.READ_LISTS, False),
+        (Role.ADMINISTRATIVE, Action.READ_LISTS, True),
     ],
 )
 def test_roles_per_action(role: Role, action: Action, allowed: bool) -> None:
@@ -304,6 +319,88 @@ def test_roles_per_action(role: Role, action: Action, allowed: bool) -> None:
 def test_audit_scope(caller: Caller, roles: set[Role], person_named: bool, scope: AuditScope | None) -> None:
     who = Caller(caller.organisation_type, caller.enterprise_number, caller.oa_number, frozenset(roles))
     assert audit_scope(who, person_named=person_named) is scope
+
+
+# --- every role × action, for a person linked to the caller's organisation -----------------------------------------
+R, A = Role, Action
+ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
+    R.MEDICAL_ADVISOR: frozenset(A),
+    R.MULTIDISCIPLINARY_TEAM: frozenset(A),
+    R.RETURN_TO_WORK_COORDINATOR: frozenset({A.CONSULT_DOSSIER, A.CONTRIBUTE_TO_DOSSIER, A.READ_LISTS}),
+    R.ADMINISTRATIVE: frozenset({A.CONSULT_DOSSIER, A.CONTRIBUTE_TO_DOSSIER, A.READ_LISTS}),
+    R.REFERENCE_ADVISOR: frozenset({A.CONSULT_DOSSIER, A.CONTRIBUTE_TO_DOSSIER, A.READ_LISTS}),
+    R.LIST_MANAGER: frozenset({A.READ_LISTS}),  # §48: the lists (decisions, hours), nothing else
+    R.OCCUPATIONAL_PHYSICIAN: frozenset(A),
+    R.NURSE: frozenset(A),
+    R.MEDICAL_SECRETARIAT: frozenset(A),
+    R.SOCIAL_EXPERT: frozenset({A.CONSULT_DOSSIER, A.CONTRIBUTE_TO_DOSSIER, A.READ_LISTS}),
+    R.MEDICAL_INSPECTOR: frozenset(A),
+    R.AUDITOR: frozenset(),  # the audit log, no person
+}
+"""What each role may do for a person its organisation is linked to, written out role by role."""
+
+
+def linked_to(caller: Caller) -> PersonLinks:
+    """A living person linked to the caller's organisation, whatever its type."""
+    return PersonLinks(
+        SSIN,
+        insurer_oa_number=caller.oa_number,
+        regional_services=frozenset({caller.enterprise_number}),
+        employments=(Employment(EMPLOYER, frozenset({caller.enterprise_number})),),
+    )
+
+
+LINKABLE = [o for o in ORGS if o.type is not OrganisationType.INSURER or o.oa_number is not None]
+
+
+def test_every_role_is_in_the_table() -> None:
+    assert set(ROLE_ACTIONS) == set(Role)
+
+
+@pytest.mark.parametrize("organisation", LINKABLE, ids=lambda o: o.name)
+def test_every_set_of_roles_gets_exactly_the_actions_of_its_roles(organisation: Any) -> None:
+    """Every set of roles of the organisation's type (a token may hold several) × every action: allowed exactly when
+    one of the roles allows it (a reference advisor who is also list manager keeps everything), for the reason of the
+    link, else ``roleNotAllowed``."""
+    roles = sorted(ROLES_BY_TYPE[organisation.type])
+    checked = 0
+    for size in range(1, len(roles) + 1):
+        for held in itertools.combinations(roles, size):
+            who = Caller(organisation.type, organisation.enterprise_number, organisation.oa_number, frozenset(held))
+            for action in Action:
+                decision = decide(who, action, linked_to(who))
+                expected = any(action in ROLE_ACTIONS[role] for role in held)
+                assert decision.allowed is expected, (held, action)
+                assert (decision.reason is Reason.ROLE_NOT_ALLOWED) is not expected, (held, action)
+                assert role_allows(who.roles, action) is expected
+                checked += 1
+    assert checked == (2 ** len(roles) - 1) * len(Action)
+
+
+@pytest.mark.parametrize(
+    ("roles", "lists_only"),
+    [
+        ({Role.LIST_MANAGER}, True),
+        ({Role.LIST_MANAGER, Role.AUDITOR}, True),  # the auditor's role adds the log, not a dossier
+        ({Role.LIST_MANAGER, Role.REFERENCE_ADVISOR}, False),  # the reference advisor's role keeps everything
+        ({Role.REFERENCE_ADVISOR}, False),
+        ({Role.AUDITOR}, False),  # refused everything but the log anyway (works_on_dossiers)
+        (set(), False),
+        *[({role}, False) for role in Role if role is not Role.LIST_MANAGER and role is not Role.AUDITOR],
+    ],
+)
+def test_who_reads_lists_only(roles: set[Role], lists_only: bool) -> None:
+    assert reads_lists_only(frozenset(roles)) is lists_only
+
+
+def test_a_list_manager_is_refused_every_dossier_action_whatever_the_links() -> None:
+    """Whatever the person's links, a list manager's token is never allowed a dossier action; its lists are decided
+    by the person's links like any other line (deceased: INAMI's only, so never a regional list)."""
+    who = Caller(VDAB.organisation_type, VDAB.enterprise_number, None, frozenset({Role.LIST_MANAGER}))
+    for links in LINKS:
+        for action in (Action.CONSULT_DOSSIER, Action.CONTRIBUTE_TO_DOSSIER, Action.CONSULT_HEALTH_DATA):
+            assert not decide(who, action, links).allowed
+        assert decide(who, Action.READ_LISTS, links).allowed == oracle(who, Action.READ_LISTS, links)
 
 
 def test_only_auditors_are_audit_only() -> None:

@@ -60,10 +60,7 @@ ACTORS = {
     },
     RequestAction.APPROVE: {(OrganisationType.INAMI, Role.SOCIAL_EXPERT)},
     RequestAction.REFUSE: {(OrganisationType.INAMI, Role.SOCIAL_EXPERT)},
-    RequestAction.ADD_MEDICAL_INFORMATION: {
-        (OrganisationType.INSURER, Role.MEDICAL_ADVISOR),
-        (OrganisationType.INSURER, Role.MULTIDISCIPLINARY_TEAM),
-    },
+    RequestAction.ADD_MEDICAL_INFORMATION: {(OrganisationType.INSURER, Role.MEDICAL_ADVISOR)},
     RequestAction.ADD_MEDICAL_ADVICE: {(OrganisationType.INAMI, Role.MEDICAL_INSPECTOR)},
 }
 EVERY_ACTOR = [(t, r) for t, roles in ROLES_BY_TYPE.items() for r in sorted(roles)]

@@ -21,7 +21,7 @@ from rp_api.authz.jwks import JwksFile, JwksUrl, KeySet, KeySource, StaticJwks
 from rp_api.authz.organisations import OrganisationRegistry
 from rp_api.authz.principal import IssuerName, Principal
 from rp_api.authz.tokens import TokenVerifier, TrustedIssuer
-from rp_api.domain.policy import works_on_dossiers
+from rp_api.domain.policy import reads_lists_only, works_on_dossiers
 from rp_api.problems import MissingPermission, NoAccessToken
 from rp_api.settings import IssuerSettings, Settings
 
@@ -69,14 +69,25 @@ async def authenticate(
 async def authenticate_working_role(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)]
 ) -> Principal:
-    """Mounted on every other router: an auditor's token reads the log, nothing else. Refused before any person is
-    looked at, like a role that does not belong to its organisation type. (One dependency, not two: each costs
-    FastAPI ~25-35 µs a call.)"""
+    """Mounted on every other router: an auditor's token reads the log, nothing else, and a list manager's reads its
+    organisation's decision and hours lists (§48), nothing else. On an endpoint that names nobody (a list, the feed)
+    they are refused here, before any person is looked at, like a role that does not belong to its organisation
+    type; on one that names a person, by the person guard, which records the refusal for that person. (One
+    dependency, not two: each costs FastAPI ~25-35 µs a call.)"""
     principal = await authenticate(request, credentials)
-    if not works_on_dossiers(principal.roles) and not request.scope.get(PERSON_NAMED_CALL):
+    if request.scope.get(PERSON_NAMED_CALL):
+        return principal  # the person guard refuses (and records) what the caller's roles may not do for the person
+    if not works_on_dossiers(principal.roles):
         raise MissingPermission("An auditor's token reads the audit log only")
+    if reads_lists_only(principal.roles) and request.scope.get(OPERATION) not in LISTS:
+        raise MissingPermission(LIST_MANAGER_READS_LISTS)
     return principal
 
+
+LISTS = frozenset({"listDecisions", "listHours"})
+"""The operations of a list manager's lists (deliberation 26/060 §48: the decision list, JSON or CSV, and the hours
+list): the only ones, with ``getMe``, that a token holding no working role but ``listManager`` may call."""
+LIST_MANAGER_READS_LISTS = "A list manager reads the decision and hours lists only"
 
 OPERATION = "rp.operation"
 """The operationId of the call (set by the route class): the operation every audit record of the call names."""

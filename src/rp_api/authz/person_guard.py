@@ -8,7 +8,9 @@ the status the caller got, so a permit followed by a refusal (a role or state ch
 that refusal (:mod:`rp_api.authz.audit`). A person the caller may not see is 404 ``resourceNotFound`` (404 before
 403); a linked caller whose role does not allow the action gets 403 ``missingPermission``; an old SSIN gets the
 CBSS ``replacedSsin`` only when the caller is linked to the person under the new SSIN; an auditor's token is refused
-(403) without the person being looked up, and that refusal is recorded too.
+(403) without the person being looked up, and that refusal is recorded too. A list manager's token (§48: the lists,
+nothing else) is refused by the policy like any role that may not do the action (403 when linked, 404 when not,
+recorded as ``roleNotAllowed``); a list of anything but its decision and hours lists refuses it before any person.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rp_api.authz.audit import AuditRecord, amend, record
-from rp_api.authz.guard import OPERATION, principal_of
+from rp_api.authz.guard import LIST_MANAGER_READS_LISTS, OPERATION, principal_of
 from rp_api.authz.links import LinkResolver
 from rp_api.clients.base import UpstreamBadResponse, UpstreamError, UpstreamUnavailable
 from rp_api.clients.national_register import RegisteredPerson
@@ -32,7 +34,16 @@ from rp_api.db import session_of
 from rp_api.domain.actors import OrganisationType
 from rp_api.domain.legal_basis import legal_context
 from rp_api.domain.links import PersonLinks
-from rp_api.domain.policy import Action, Caller, Decision, Reason, decide, works_on_dossiers
+from rp_api.domain.policy import (
+    Action,
+    Caller,
+    Decision,
+    Reason,
+    decide,
+    reads_lists_only,
+    role_allows,
+    works_on_dossiers,
+)
 from rp_api.domain.principal import Principal
 from rp_api.problems import BadGateway, MissingPermission, Problem, ReplacedSsin, ResourceNotFound, ServiceUnavailable
 from rp_api.tracing import trace_id_of
@@ -263,6 +274,8 @@ class PersonGuard:
         first = first_per_person(people)
         if not works_on_dossiers(self.principal.roles):
             raise MissingPermission("An auditor's token reads the audit log only")
+        if reads_lists_only(self.principal.roles) and not role_allows(self.principal.roles, action):
+            raise MissingPermission(LIST_MANAGER_READS_LISTS)  # names nobody: refused at the door (rp_api.authz.guard)
         gate = asyncio.Semaphore(LIST_CONCURRENCY)
 
         async def links_of(ssin: str) -> tuple[PersonLinks, PersonLinks | None] | _SourceFailedError:
@@ -307,7 +320,8 @@ class PersonGuard:
 PERSON_NAMED = "rp_person_named"
 """Marks the dependency of endpoints that name persons (by SSIN, by a resource of theirs, or a batch of requests):
 an auditor's token reaches their guard, which refuses it and records the refusal for each person named. Endpoints
-that list whatever the caller's organisation may see name nobody: an auditor's token is refused at the door."""
+that list whatever the caller's organisation may see name nobody: an auditor's token is refused at the door, and so
+is a list manager's, unless the list is one of its own (decisions, hours: :data:`rp_api.authz.guard.LISTS`)."""
 
 
 async def _person_guard(request: Request) -> PersonGuard:

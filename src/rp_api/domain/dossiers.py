@@ -8,8 +8,9 @@ when the person's insurer or INAMI closes it. Pure rules; the repository's SQL
 - A request is *open* while it awaits the insurer's validation, is at INAMI, or is approved (an approved training
   or coaching path runs until the trajectory's follow-up ends it). It is *finished* when the insurer refused it,
   INAMI refused it, or its requester withdrew it.
-- The dossier is ``active`` while one of its forms or requests is open, and when it has none yet (opened by a
-  lookup); ``closed`` when every one is finished.
+- The dossier is ``active`` while one of its forms or requests is open, and when it has none yet (just created by
+  the caller that starts a trajectory, :mod:`rp_api.domain.dossier_creation`); ``closed`` when every one is
+  finished.
 - Closed explicitly (by the person's insurer or INAMI), it stays closed whatever its items say, until a *new* form or
   request is created in it: that reopens it, and the explicit close is lifted.
 """

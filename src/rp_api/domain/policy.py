@@ -25,6 +25,9 @@ class Action(StrEnum):
     """Create or change something in the dossier (form, request, message, decision)."""
     CONSULT_HEALTH_DATA = "consultHealthData"
     """Read health data (incapacity start date, medical information, medical messages)."""
+    READ_LISTS = "readLists"
+    """Read a line of the caller's organisation's lists (§48: the decision list, the hours list): the person's SSIN
+    and name and the line's administrative columns, never the dossier itself."""
 
 
 class Reason(StrEnum):
@@ -77,6 +80,12 @@ AUDIT_ONLY_ROLES = frozenset({Role.AUDITOR})
 """Roles that read the audit log and nothing else (data minimisation: the log answers who accessed what; the
 auditor needs no dossier for that)."""
 
+LIST_ONLY_ROLES = frozenset({Role.LIST_MANAGER})
+"""Roles that read their organisation's lists and nothing else: deliberation 26/060 §48 gives the regional service's
+gestionnaire de liste the lists (decisions, hours performed, follow-up); the reference advisor does the rest of the
+regional work (reads and opens dossiers, forms, requests, messages, reports hours). A token that also holds another
+working role keeps what that role gives."""
+
 
 @dataclass(frozen=True)
 class Caller:
@@ -127,10 +136,20 @@ def works_on_dossiers(roles: frozenset[Role]) -> bool:
     return bool(roles - AUDIT_ONLY_ROLES)
 
 
-def _role_allows(roles: frozenset[Role], action: Action) -> bool:
+def reads_lists_only(roles: frozenset[Role]) -> bool:
+    """Whether every working role of the caller is a list role (a list manager's token, §48): it reads its
+    organisation's decision and hours lists, and no dossier, form, request, message, work list or feed."""
+    working = roles - AUDIT_ONLY_ROLES
+    return bool(working) and working <= LIST_ONLY_ROLES
+
+
+def role_allows(roles: frozenset[Role], action: Action) -> bool:
+    """Whether the caller's roles allow the action at all, whoever the person (the links decide the rest)."""
     match action:
-        case Action.CONSULT_DOSSIER | Action.CONTRIBUTE_TO_DOSSIER:
+        case Action.READ_LISTS:
             return works_on_dossiers(roles)
+        case Action.CONSULT_DOSSIER | Action.CONTRIBUTE_TO_DOSSIER:
+            return bool(roles - AUDIT_ONLY_ROLES - LIST_ONLY_ROLES)
         case Action.CONSULT_HEALTH_DATA:
             return not roles.isdisjoint(PHYSICIAN_ROLES)
     return False
@@ -153,7 +172,7 @@ def decide(caller: Caller, action: Action, links: PersonLinks, successor: Person
         return _deny(Reason.NO_LINK)
     if links.deceased and caller.organisation_type is not OrganisationType.INAMI:
         return _deny(Reason.DECEASED)
-    if not _role_allows(caller.roles, action):
+    if not role_allows(caller.roles, action):
         return _deny(Reason.ROLE_NOT_ALLOWED)
     return Decision(allowed=True, reason=link, legal_basis=basis_of(caller.organisation_type).text)
 

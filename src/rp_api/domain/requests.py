@@ -45,14 +45,14 @@ REQUESTER_ROLES: dict[OrganisationType, frozenset[Role]] = {
     OrganisationType.INSURER: frozenset({Role.MEDICAL_ADVISOR, Role.RETURN_TO_WORK_COORDINATOR}),
 }
 VALIDATOR_ROLES = frozenset({Role.MEDICAL_ADVISOR, Role.RETURN_TO_WORK_COORDINATOR})
-INSURER_PHYSICIANS = frozenset({Role.MEDICAL_ADVISOR, Role.MULTIDISCIPLINARY_TEAM})
 
 _ACTORS: dict[RequestAction, tuple[OrganisationType, frozenset[Role]]] = {
     RequestAction.VALIDATE: (OrganisationType.INSURER, VALIDATOR_ROLES),
     RequestAction.REFUSE_VALIDATION: (OrganisationType.INSURER, VALIDATOR_ROLES),
     RequestAction.APPROVE: (OrganisationType.INAMI, frozenset({Role.SOCIAL_EXPERT})),
     RequestAction.REFUSE: (OrganisationType.INAMI, frozenset({Role.SOCIAL_EXPERT})),
-    RequestAction.ADD_MEDICAL_INFORMATION: (OrganisationType.INSURER, INSURER_PHYSICIANS),
+    # health data is written by physicians only (the visibility table): the médecin-conseil, not the team under it
+    RequestAction.ADD_MEDICAL_INFORMATION: (OrganisationType.INSURER, frozenset({Role.MEDICAL_ADVISOR})),
     RequestAction.ADD_MEDICAL_ADVICE: (OrganisationType.INAMI, frozenset({Role.MEDICAL_INSPECTOR})),
 }
 

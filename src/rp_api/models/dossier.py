@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import Date, DateTime, ForeignKey, Index, Integer, String, func
+from sqlalchemy import Date, DateTime, ForeignKey, Index, Integer, String, func, text
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -72,7 +72,10 @@ class Consent(Base):
     needs it is refused until a consent of its scope is in force (recorded, not withdrawn)."""
 
     __tablename__ = "consent"
-    __table_args__ = (Index("ix_consent_dossier", "dossier_id", "scope"),)
+    __table_args__ = (
+        Index("ix_consent_dossier", "dossier_id", "scope"),
+        Index("ux_consent_in_force", "dossier_id", "scope", unique=True, postgresql_where=text("withdrawn_at IS NULL")),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
     dossier_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("dossier.id", ondelete="CASCADE"))

@@ -72,8 +72,14 @@ async def with_contents(session: AsyncSession, dossier_id: uuid.UUID) -> Dossier
     )
 
 
+async def of_person(session: AsyncSession, ssin: str) -> Dossier | None:
+    """The person's dossier, if there is one (a lookup: never creates one)."""
+    return (await session.execute(select(Dossier).where(Dossier.ssin == ssin))).scalar_one_or_none()
+
+
 async def open_for(session: AsyncSession, ssin: str) -> tuple[Dossier, bool]:
-    """The person's dossier, created when there is none (concurrent openers get the same one)."""
+    """The person's dossier, created when there is none (concurrent openers get the same one); only for a caller
+    that starts a trajectory (:mod:`rp_api.domain.dossier_creation`)."""
     created = (
         await session.execute(
             insert(Dossier)

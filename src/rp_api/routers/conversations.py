@@ -10,6 +10,7 @@ from fastapi.responses import Response
 
 from rp_api.authz.person_guard import GuardedList, GuardedPerson
 from rp_api.db import DbSession
+from rp_api.i18n import language
 from rp_api.responses import ModelResponse
 from rp_api.routers import api_router, problem_response
 from rp_api.schemas.conversation import (
@@ -32,6 +33,10 @@ router = api_router(
 )
 DossierId = Annotated[uuid.UUID, Path(alias="dossierId")]
 ConversationId = Annotated[uuid.UUID, Path(alias="conversationId")]
+_CONSENT_REQUIRED = (
+    "A prevention service writing to a regional service needs the person's consent in force on the dossier "
+    "(`urn:problem-type:rp:consentRequired`, see `POST /dossiers/{dossierId}/consents`)."
+)
 
 
 @router.post(
@@ -40,12 +45,14 @@ ConversationId = Annotated[uuid.UUID, Path(alias="conversationId")]
     summary="Open a conversation with other organisations that have access to the person",
     status_code=201,
     response_model=ConversationOut,
+    responses={409: problem_response(_CONSENT_REQUIRED)},
 )
 async def create_conversation(
     dossier_id: DossierId, body: ConversationIn, request: Request, session: DbSession, guard: GuardedPerson
 ) -> Response:
     dossier = await dossiers.load(session, dossier_id)
-    created = await service.create(session, guard, request.app.state.registry, dossier, body)
+    lang = language(request.headers.get("accept-language"))
+    created = await service.create(session, guard, request.app.state.registry, dossier, body, lang=lang)
     return ModelResponse(created, status_code=201, headers={"Location": f"{API_PREFIX}/conversations/{created.id}"})
 
 
@@ -67,11 +74,14 @@ async def list_conversations(dossier_id: DossierId, session: DbSession, guard: G
     summary="Post a message",
     status_code=201,
     response_model=MessageOut,
+    responses={409: problem_response(_CONSENT_REQUIRED)},
 )
 async def post_message(
-    conversation_id: ConversationId, body: MessageIn, session: DbSession, guard: GuardedPerson
+    conversation_id: ConversationId, body: MessageIn, request: Request, session: DbSession, guard: GuardedPerson
 ) -> Response:
-    return ModelResponse(await service.post(session, guard, conversation_id, body.text), status_code=201)
+    lang = language(request.headers.get("accept-language"))
+    posted = await service.post(session, guard, request.app.state.registry, conversation_id, body.text, lang=lang)
+    return ModelResponse(posted, status_code=201)
 
 
 @router.get(

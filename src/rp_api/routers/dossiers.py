@@ -1,5 +1,5 @@
-"""Dossiers: open (or create) by SSIN in the body, read, list those the caller's organisation takes part in, and
-close one explicitly."""
+"""Dossiers: find by SSIN in the body (created only for whoever starts a trajectory), read, list those the caller's
+organisation takes part in, and close one explicitly."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from rp_api.authz.links import LinkResolver
 from rp_api.authz.organisations import OrganisationRegistry
 from rp_api.authz.person_guard import GuardedList, GuardedPerson
 from rp_api.db import DbSession
+from rp_api.domain.dossier_creation import Start
 from rp_api.i18n import language
 from rp_api.idempotency import Idempotency
 from rp_api.preconditions import etag, require_if_match
@@ -36,23 +37,34 @@ DossierId = Annotated[uuid.UUID, Path(alias="dossierId", description="The dossie
 @router.post(
     "/dossiers",
     operation_id="openDossier",
-    summary="Open the person's dossier, creating it when there is none",
-    status_code=201,
+    summary="Find the person's dossier; create it when the caller starts a trajectory",
+    description="Without `start`, a lookup: the person's dossier (200), or 404 `resourceNotFound` when there is "
+    "none, for everyone (a lookup never creates a dossier). With `start` (`registrationForm` or `request`), the caller "
+    "starts a trajectory: the dossier is created when there is none (201) or answered as it is (200), for the roles "
+    "that may create a registration form (insurers, a prevention service's occupational physician, a regional "
+    "service's reference advisor) or submit a request without one (an insurer's medical advisor or return-to-work "
+    "coordinator); any other role gets 403. Never for a deceased person (404). The SSIN travels in the body, never "
+    "in a URL. Accepts `Idempotency-Key` (a replay reads the dossier again, as the caller may see it now).",
+    status_code=200,
     response_model=DossierOut,
     responses={
-        200: {"model": DossierOut, "description": "The dossier existed already."},
+        201: {"model": DossierOut, "description": "The caller starts a trajectory: the dossier was created."},
         400: problem_response("Invalid SSIN, or a replaced one (`…cbss:input-validation:replacedSsin`)."),
+        403: problem_response(
+            "The caller's role may not start this trajectory, or reads lists only (`missingPermission`)."
+        ),
     },
 )
 async def open_dossier(body: DossierOpen, request: Request, session: DbSession, guard: GuardedPerson) -> Response:
     idempotency = Idempotency(request, session, guard.principal)
-    earlier = await idempotency.earlier(body.model_dump(mode="json", by_alias=True))
+    earlier = await idempotency.earlier(body.model_dump(mode="json", by_alias=True, exclude_none=True))
     if earlier is not None and earlier.resource_id is not None:
         # A replay reads the dossier again, as the caller may see it now (guard, view and audit as for any read).
         contents = await dossiers.load_with_contents(session, earlier.resource_id)
         view = await dossiers.read_dossier(guard, _resolver(request), _registry(request), contents, "openDossier")
         return earlier.answer(ModelResponse(view, headers=_headers(contents.dossier.id, contents.dossier.version)))
-    dossier, created = await dossiers.open_dossier(session, guard, body.ssin)
+    start = Start(body.start) if body.start is not None else None
+    dossier, created = await dossiers.open_dossier(session, guard, body.ssin, start)
     contents = await dossiers.load_with_contents(session, dossier.id)
     view = await dossiers.read_dossier(guard, _resolver(request), _registry(request), contents, already_checked=True)
     response = ModelResponse(view, status_code=201 if created else 200, headers=_headers(dossier.id, dossier.version))

@@ -59,9 +59,18 @@ def _answer(guard: PersonGuard, form: Any, status: int = 200, *, location: bool 
     "/dossiers/{dossierId}/registrationForms",
     operation_id="createRegistrationForm",
     summary="Start a registration form (insurer, occupational physician, or a regional service for routing C)",
+    description="A field the caller's role may not write (health data: `incapacityStartDate`, "
+    "`physicianQuestion.functionalCapacities`, written by physicians only) is refused with 400 naming it; "
+    "nothing is written.",
     status_code=201,
     response_model=RegistrationFormOut,
-    responses={403: problem_response("The caller's role may not create a registration form.")},
+    responses={
+        403: problem_response("The caller's role may not create a registration form."),
+        409: problem_response(
+            "An occupational physician's form needs the person's consent in force on the dossier "
+            "(`urn:problem-type:rp:consentRequired`, see `POST /dossiers/{dossierId}/consents`)."
+        ),
+    },
 )
 async def create_form(
     dossier_id: DossierId, content: FormContent, request: Request, session: DbSession, guard: GuardedPerson
@@ -71,7 +80,9 @@ async def create_form(
     if earlier is not None and earlier.resource_id is not None:
         return earlier.answer(await _read_again(session, guard, earlier.resource_id, "createRegistrationForm", True))
     dossier = await dossiers.load(session, dossier_id)
-    form = await forms.create(session, guard, request.app.state.registry, dossier, content)
+    lang = language(request.headers.get("accept-language"))
+    content = content.written_by(guard.principal.organisation_type, guard.principal.roles)
+    form = await forms.create(session, guard, request.app.state.registry, dossier, content, lang=lang)
     return await idempotency.remember(_answer(guard, form, 201, location=True), form.id)
 
 
@@ -113,6 +124,9 @@ async def get_form(form_id: FormId, session: DbSession, guard: GuardedPerson) ->
     "/registrationForms/{formId:uuid}",
     operation_id="updateRegistrationForm",
     summary="Replace the content of a draft form (If-Match required)",
+    description="A field the caller's role may not write is refused with 400 naming it, and nothing is written; "
+    "left out, it keeps what the form holds (a coordinator's update leaves the physician's functional capacities "
+    "as they are).",
     response_model=RegistrationFormOut,
     responses=CHANGE_PROBLEMS,
 )
@@ -124,6 +138,7 @@ async def update_form(
     )
     require_if_match(request, form.version)
     lang = language(request.headers.get("accept-language"))
+    content = content.written_by(guard.principal.organisation_type, guard.principal.roles)
     form = await forms.change(
         session, guard, request.app.state.registry, form, dossier, FormAction.UPDATE, lang=lang, content=content
     )

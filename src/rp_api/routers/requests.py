@@ -17,7 +17,7 @@ from rp_api.idempotency import Idempotency
 from rp_api.preconditions import etag, require_if_match
 from rp_api.responses import ModelResponse
 from rp_api.routers import api_router, problem_response
-from rp_api.schemas.request import MedicalText, RequestIn, RequestOut, ValidationIn
+from rp_api.schemas.request import MedicalAdviceIn, MedicalText, RequestIn, RequestOut, ValidationIn
 from rp_api.services import dossiers
 from rp_api.services import requests as service
 from rp_api.urls import API_PREFIX
@@ -108,6 +108,8 @@ async def _act(
     body: Any = None,
     motivation: str | None = None,
     text: str | None = None,
+    conclusion: str | None = None,
+    conclusion_remarks: str | None = None,
 ) -> Response:
     idempotency = Idempotency(request, session, guard.principal)
     operation = f"{action}Request"
@@ -120,7 +122,17 @@ async def _act(
     require_if_match(request, found.version)
     lang = language(request.headers.get("accept-language"))
     changed = await service.act(
-        session, guard, request.app.state.registry, found, dossier, action, lang=lang, motivation=motivation, text=text
+        session,
+        guard,
+        request.app.state.registry,
+        found,
+        dossier,
+        action,
+        lang=lang,
+        motivation=motivation,
+        text=text,
+        conclusion=conclusion,
+        conclusion_remarks=conclusion_remarks,
     )
     return await idempotency.remember(await _answer(session, guard, changed), changed.id)
 
@@ -170,11 +182,26 @@ async def add_medical_information(
 @router.post(
     "/requests/{requestId}/medicalAdvice",
     operation_id="addMedicalAdvice",
-    summary="INAMI's medical inspector records medical advice on a request (health data)",
+    summary="INAMI's medical inspector records its medical advice on a request and the advice's non-medical "
+    "conclusion for the social expert",
+    description="The advice (`text`) is health data: the medical inspector and the insurer's physicians read it. "
+    "The `conclusion` (`compatible`, `notCompatible`, `compatibleWithConditions`) and the optional "
+    "`conclusionRemarks` (no medical information) are what INAMI's social expert, who asked for the advice, reads "
+    "on the request as `medicalConclusion` (deliberation 26/060 §49–50). Recording it again replaces both.",
     response_model=RequestOut,
     responses=CHANGE_PROBLEMS,
 )
 async def add_medical_advice(
-    request_id: RequestId, body: MedicalText, request: Request, session: DbSession, guard: GuardedPerson
+    request_id: RequestId, body: MedicalAdviceIn, request: Request, session: DbSession, guard: GuardedPerson
 ) -> Response:
-    return await _act(request_id, RequestAction.ADD_MEDICAL_ADVICE, request, session, guard, body=body, text=body.text)
+    return await _act(
+        request_id,
+        RequestAction.ADD_MEDICAL_ADVICE,
+        request,
+        session,
+        guard,
+        body=body,
+        text=body.text,
+        conclusion=body.conclusion,
+        conclusion_remarks=body.conclusion_remarks,
+    )

@@ -68,7 +68,12 @@ class ConversationList(ApiModel):
 class MessageIn(ApiModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"text": "The training starts on 4 January."}]})
 
-    text: str = Field(min_length=1, max_length=8000)
+    text: str = Field(
+        min_length=1,
+        max_length=8000,
+        description="No medical information here unless the conversation is `medical` (read by physicians and "
+        "those working under them only): the participants of any other conversation include non-physicians.",
+    )
 
 
 class MessageOut(ApiModel):

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import ConfigDict, Field
 
+from rp_api.domain.visibility import Block, readers_text
 from rp_api.identifiers import IsoDate, IsoDateTime, Ssin
 from rp_api.schemas.base import ApiModel
 from rp_api.schemas.registration_form import RegistrationFormOut
@@ -21,11 +22,23 @@ AuthenticSource = Literal[
 
 
 class DossierOpen(ApiModel):
-    """Open the person's dossier (created if there is none). The SSIN travels in the body, never in a URL."""
+    """Find the person's dossier, or start a trajectory in it (``start``: created when there is none). The SSIN
+    travels in the body, never in a URL."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{"ssin": "85073003328"}]})
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"ssin": "85073003328"}, {"ssin": "85073003328", "start": "registrationForm"}]}
+    )
 
     ssin: Ssin
+    start: Literal["registrationForm", "request"] | None = Field(
+        default=None,
+        description="What the caller starts in the dossier, which lets it create the dossier when there is none "
+        "(201): `registrationForm` (the roles that create a registration form in their organisation type: an "
+        "insurer, a prevention service's occupational physician, a regional service's reference advisor) or "
+        "`request` (a request without a form: an insurer's medical advisor or return-to-work coordinator). Absent: a "
+        "lookup, which never creates a dossier (404 when there is none). Another role: 403. Never for a deceased "
+        "person (404).",
+    )
 
 
 class PersonOut(ApiModel):
@@ -70,7 +83,7 @@ class EmployerOut(ApiModel):
     name: str
     prevention_services: list[OrganisationRef] | None = Field(
         description="null when SEED-Connect did not answer for this employer (`seedConnect` is then in the "
-        "dossier's `unavailableSources`)."
+        "dossier's `unavailableSources`). To a prevention service: itself only (its own link)."
     )
 
 
@@ -149,25 +162,36 @@ class DossierOut(ApiModel):
         description="The organisation that closed the dossier explicitly (present only then; absent when it "
         "closed because its trajectory ended).",
     )
-    person: PersonOut
+    person: PersonOut = Field(description=readers_text(Block.DOSSIER_PERSON))
     insurer: InsurerOut | None = Field(
         default=None,
         description="Absent when the person has no insurer; null when MemberData did not answer (`memberData` in "
-        "`unavailableSources`).",
+        f"`unavailableSources`). {readers_text(Block.DOSSIER_INSURER)}",
     )
     employers: list[EmployerOut] | None = Field(
-        default=None, description="null when Dimona did not answer (`dimona` in `unavailableSources`)."
+        default=None,
+        description="null when Dimona did not answer (`dimona` in `unavailableSources`). A prevention service sees "
+        "only the employers affiliated to it, each with itself as its only prevention service. "
+        + readers_text(Block.DOSSIER_EMPLOYERS),
     )
     regional_services: list[RegionalServiceOut] | None = Field(
-        default=None, description="null when JobSeeker did not answer (`jobSeeker` in `unavailableSources`)."
+        default=None,
+        description="null when JobSeeker did not answer (`jobSeeker` in `unavailableSources`). A regional service "
+        f"sees only its own registration of the person. {readers_text(Block.DOSSIER_REGIONAL_SERVICES)}",
     )
     trio_dossier_exists: bool | None = Field(
         default=None,
-        description="Insurers and prevention services only (absent for the others); null when TRIO or the "
-        "pseudonymisation before it did not answer (`trio` or `pseudonymisation` in `unavailableSources`).",
+        description="null when TRIO or the pseudonymisation before it did not answer (`trio` or `pseudonymisation` "
+        f"in `unavailableSources`). {readers_text(Block.DOSSIER_TRIO)}",
     )
-    registration_forms: list[RegistrationFormOut] = Field(default_factory=list)
-    requests: list[RequestOut] = Field(default_factory=list, description="With INAMI's decisions once taken.")
+    registration_forms: list[RegistrationFormOut] = Field(
+        default_factory=list, description=f"The forms the caller may read. {readers_text(Block.FORM)}"
+    )
+    requests: list[RequestOut] = Field(
+        default_factory=list,
+        description="With INAMI's decisions once taken; the requests the caller may read. "
+        + readers_text(Block.REQUEST),
+    )
     created_at: IsoDateTime
     updated_at: IsoDateTime
     self_: str = Field(alias="self")

@@ -3,14 +3,29 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, PrivateAttr
 
+from rp_api.domain.actors import OrganisationType, Role
 from rp_api.domain.forms import FormStatus, Routing
+from rp_api.domain.visibility import Block, readers_text
 from rp_api.identifiers import IsoDate, IsoDateTime
 from rp_api.schemas.base import ApiModel
 
-_TEXT = Field(default=None, max_length=4000)
+NO_MEDICAL_INFORMATION = (
+    "No medical information here: this text is read by non-physicians (health data goes only where the "
+    "visibility table lets physicians write it)."
+)
+"""The rule of every free text that non-physicians read or write (motivations, remarks, messages)."""
+
+
+def _text(block: Block, *, free_text: bool = False, written: bool = True, max_length: int = 4000) -> Any:
+    """A form's text field, its description generated from the visibility table."""
+    description = readers_text(block, written=written)
+    if free_text:
+        description = f"{NO_MEDICAL_INFORMATION} {description}"
+    return Field(default=None, max_length=max_length, description=description)
 
 
 class Contact(ApiModel):
@@ -36,7 +51,9 @@ class InsurerContacts(ApiModel):
 
 
 class PhysicianQuestion(ApiModel):
-    """The physician's question to the regional partner. ``functionalCapacities`` is health data."""
+    """The physician's question to the regional partner (26/060 §52 vi), its addressee: expectations, functional
+    capacities and/or limitations. ``functionalCapacities`` is health data, written by physicians only; a
+    non-physician sending it gets 400 naming it, and nothing is written."""
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -46,11 +63,16 @@ class PhysicianQuestion(ApiModel):
         }
     )
 
-    expectations: str | None = _TEXT
-    functional_capacities: str | None = _TEXT
+    expectations: str | None = _text(Block.FORM_QUESTION_EXPECTATIONS, free_text=True)
+    functional_capacities: str | None = _text(Block.FORM_QUESTION_FUNCTIONAL_CAPACITIES)
 
 
 class FormContent(ApiModel):
+    """The content of a registration form (26/060 §52). A field the caller's role may not write (the visibility
+    table: health data by physicians only) is refused with 400 naming it, and nothing is written; on a `PUT`, a
+    field the caller may not write and does not send keeps what it holds (a coordinator replacing the content leaves
+    the physician's functional capacities as they are)."""
+
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
@@ -65,16 +87,34 @@ class FormContent(ApiModel):
         }
     )
 
-    expectations: str | None = _TEXT
+    expectations: str | None = _text(Block.FORM_EXPECTATIONS, free_text=True)
     """The regional partner's expectations."""
-    work_problems: str | None = _TEXT
+    work_problems: str | None = _text(Block.FORM_WORK_PROBLEMS, free_text=True)
     """The problems the person meets at work."""
-    incapacity_start_date: IsoDate | None = None
-    insurer_contacts: InsurerContacts | None = None
+    incapacity_start_date: IsoDate | None = Field(
+        default=None, description=f"Health data. {readers_text(Block.FORM_INCAPACITY_START_DATE, written=True)}"
+    )
+    insurer_contacts: InsurerContacts | None = Field(
+        default=None, description=readers_text(Block.FORM_INSURER_CONTACTS, written=True)
+    )
     occupational_physician_name: str | None = Field(
-        default=None, max_length=200, description="Only on a form created by an occupational physician."
+        default=None,
+        max_length=200,
+        description="Only on a form created by an occupational physician. "
+        + readers_text(Block.FORM_OCCUPATIONAL_PHYSICIAN_NAME, written=True),
     )
     physician_question: PhysicianQuestion | None = None
+    _writer: tuple[OrganisationType, frozenset[Role]] | None = PrivateAttr(default=None)
+
+    def written_by(self, organisation_type: OrganisationType, roles: frozenset[Role]) -> FormContent:
+        """This content as the caller sends it: the service writes only the fields the caller's roles may write."""
+        self._writer = (organisation_type, roles)
+        return self
+
+    @property
+    def writer(self) -> tuple[OrganisationType, frozenset[Role]] | None:
+        """Who sends it (:meth:`written_by`); None: nobody said, and no field the table restricts is written."""
+        return self._writer
 
 
 class TargetGroupDecisionIn(ApiModel):
@@ -85,7 +125,7 @@ class TargetGroupDecisionIn(ApiModel):
     )
 
     in_target_group: bool
-    motivation: str = Field(min_length=1, max_length=4000)
+    motivation: str = Field(min_length=1, max_length=4000, description=NO_MEDICAL_INFORMATION)
 
 
 class TargetGroupDecisionOut(ApiModel):
@@ -115,7 +155,9 @@ class CreatedBy(ApiModel):
 
 
 class RegistrationFormOut(ApiModel):
-    """A registration form as the caller may see it: fields it may not see are absent."""
+    """A registration form as the caller may see it: fields it may not see are absent (the visibility table,
+    deliberation 26/060 §52). Which forms: a draft is its creator's; a regional service reads the valid forms and
+    its own; a prevention service reads only the forms it created (any other is a 404)."""
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -142,14 +184,30 @@ class RegistrationFormOut(ApiModel):
     created_at: IsoDateTime
     updated_at: IsoDateTime
     submitted_at: IsoDateTime | None = None
-    incapacity_at_least_one_year: bool | None = None
-    expectations: str | None = None
-    work_problems: str | None = None
-    incapacity_start_date: IsoDate | None = None
-    insurer_contacts: InsurerContacts | None = None
-    occupational_physician_name: str | None = None
-    physician_question: PhysicianQuestion | None = None
-    target_group_decision: TargetGroupDecisionOut | None = None
+    incapacity_at_least_one_year: bool | None = Field(
+        default=None,
+        description="Whether the incapacity has lasted at least one year today (from its start date; absent when "
+        f"the form has none). {readers_text(Block.FORM_INCAPACITY_AT_LEAST_ONE_YEAR)}",
+    )
+    expectations: str | None = Field(default=None, description=readers_text(Block.FORM_EXPECTATIONS))
+    work_problems: str | None = Field(default=None, description=readers_text(Block.FORM_WORK_PROBLEMS))
+    incapacity_start_date: IsoDate | None = Field(
+        default=None, description=f"Health data. {readers_text(Block.FORM_INCAPACITY_START_DATE)}"
+    )
+    insurer_contacts: InsurerContacts | None = Field(
+        default=None, description=readers_text(Block.FORM_INSURER_CONTACTS)
+    )
+    occupational_physician_name: str | None = Field(
+        default=None, description=readers_text(Block.FORM_OCCUPATIONAL_PHYSICIAN_NAME)
+    )
+    physician_question: PhysicianQuestion | None = Field(
+        default=None,
+        description="Its `expectations` and `functionalCapacities` each as the visibility table says (absent "
+        "when the caller sees neither).",
+    )
+    target_group_decision: TargetGroupDecisionOut | None = Field(
+        default=None, description=readers_text(Block.FORM_TARGET_GROUP_DECISION)
+    )
     self_: str = Field(alias="self")
 
 

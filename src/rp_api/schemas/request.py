@@ -9,9 +9,10 @@ from typing import Literal
 from pydantic import ConfigDict, Field, model_validator
 
 from rp_api.domain.requests import RequestStatus, RequestType
+from rp_api.domain.visibility import Block, readers_text
 from rp_api.identifiers import IsoDate, IsoDateTime
 from rp_api.schemas.base import ApiModel
-from rp_api.schemas.registration_form import Contact, InsurerContacts
+from rp_api.schemas.registration_form import NO_MEDICAL_INFORMATION, Contact, InsurerContacts
 
 _REQUEST_ID = "5b8e2c1d-9a7f-4e3b-8c6d-1f2e3a4b5c6d"
 WEEK_PATTERN = r"^[1-9]\d{3}-W(0[1-9]|[1-4]\d|5[0-3])$"
@@ -79,7 +80,11 @@ class RequestIn(ApiModel):
     insurer_contacts: InsurerContacts | None = None
     reference_advisor: Contact | None = None
     medical_information: str | None = Field(
-        default=None, max_length=8000, description="Health data for INAMI's medical inspector (insurer physicians)."
+        default=None,
+        max_length=8000,
+        description="Health data for INAMI's medical inspector. "
+        + readers_text(Block.REQUEST_MEDICAL_INFORMATION, written=True)
+        + " Another role sending it gets 400 naming it, and nothing is written.",
     )
 
     @model_validator(mode="after")
@@ -89,10 +94,18 @@ class RequestIn(ApiModel):
         return self
 
 
-class TrainingOut(Training):
+class TrainingOut(ApiModel):
+    """A training of a request as the caller may see it: its cost only for those who see the costs."""
+
     model_config = ConfigDict(extra="ignore", json_schema_extra={"examples": [{"id": "t1", "provider": "Syntra"}]})
 
     id: str
+    provider: str
+    title: str
+    start_date: IsoDate
+    end_date: IsoDate
+    planned_hours: Decimal
+    cost: Decimal | None = Field(default=None, description=readers_text(Block.REQUEST_COSTS))
 
 
 class ValidationOut(ApiModel):
@@ -128,11 +141,28 @@ class DecisionOut(ApiModel):
     request_id: uuid.UUID
     week: str
     outcome: Literal["approved", "refused"]
-    approved_amount: Decimal | None = None
+    approved_amount: Decimal | None = Field(default=None, description=readers_text(Block.REQUEST_COSTS))
     period_start: IsoDate | None = None
     period_end: IsoDate | None = None
-    motivation: str
+    motivation: str | None = Field(default=None, description=readers_text(Block.REQUEST_DECISION_MOTIVATION))
     decided_at: IsoDateTime
+
+
+MedicalConclusion = Literal["compatible", "notCompatible", "compatibleWithConditions"]
+"""The medical inspector's conclusion for the social expert (26/060 §49–50): whether the request is compatible with
+the person's state of health, without saying why (not health data)."""
+
+
+class MedicalConclusionOut(ApiModel):
+    """The non-medical conclusion of INAMI's medical inspector on a request, for the social expert who asked for
+    the medical advice (26/060 §49–50). The advice itself is health data, for physicians only."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"conclusion": "compatibleWithConditions", "remarks": "Half-days first"}]}
+    )
+
+    conclusion: MedicalConclusion
+    remarks: str | None = Field(default=None, description=NO_MEDICAL_INFORMATION)
 
 
 class RequestOut(ApiModel):
@@ -165,15 +195,30 @@ class RequestOut(ApiModel):
     requester: dict[str, str]
     created_at: IsoDateTime
     updated_at: IsoDateTime
-    training_project: str | None = None
-    trainings: list[TrainingOut] = Field(default_factory=list)
-    total_cost: Decimal
-    insurer_contacts: InsurerContacts | None = None
-    reference_advisor: Contact | None = None
-    insurer_validation: ValidationOut | None = None
-    decision: DecisionOut | None = None
-    medical_information: str | None = None
-    medical_advice: str | None = None
+    training_project: str | None = Field(default=None, description=readers_text(Block.REQUEST_CONTENT))
+    trainings: list[TrainingOut] = Field(default_factory=list, description=readers_text(Block.REQUEST_CONTENT))
+    total_cost: Decimal | None = Field(default=None, description=readers_text(Block.REQUEST_COSTS))
+    insurer_contacts: InsurerContacts | None = Field(default=None, description=readers_text(Block.REQUEST_CONTENT))
+    reference_advisor: Contact | None = Field(default=None, description=readers_text(Block.REQUEST_CONTENT))
+    insurer_validation: ValidationOut | None = Field(
+        default=None, description=readers_text(Block.REQUEST_INSURER_VALIDATION)
+    )
+    decision: DecisionOut | None = Field(
+        default=None,
+        description="INAMI's decision once taken (its `approvedAmount` and `motivation` each as the visibility "
+        f"table says). {readers_text(Block.REQUEST_DECISION)}",
+    )
+    medical_information: str | None = Field(
+        default=None, description=f"Health data. {readers_text(Block.REQUEST_MEDICAL_INFORMATION)}"
+    )
+    medical_advice: str | None = Field(
+        default=None, description=f"Health data. {readers_text(Block.REQUEST_MEDICAL_ADVICE)}"
+    )
+    medical_conclusion: MedicalConclusionOut | None = Field(
+        default=None,
+        description="The medical inspector's non-medical conclusion, once it gave its advice. "
+        + readers_text(Block.REQUEST_MEDICAL_CONCLUSION),
+    )
     self_: str = Field(alias="self")
 
 
@@ -181,13 +226,40 @@ class ValidationIn(ApiModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"validated": True, "motivation": "Fits the path"}]})
 
     validated: bool
-    motivation: str = Field(min_length=1, max_length=4000)
+    motivation: str = Field(min_length=1, max_length=4000, description=NO_MEDICAL_INFORMATION)
 
 
 class MedicalText(ApiModel):
+    """Medical information (health data) of the insurer's médecin-conseil for INAMI's medical inspector."""
+
     model_config = ConfigDict(json_schema_extra={"examples": [{"text": "Medical information for the SIDU physician"}]})
 
     text: str = Field(min_length=1, max_length=8000)
+
+
+class MedicalAdviceIn(ApiModel):
+    """INAMI's medical inspector's advice on a request (26/060 §49–50): the advice itself (health data, for
+    physicians only) and its non-medical conclusion for the social expert, with optional non-medical remarks."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "text": "Medical advice for the file",
+                    "conclusion": "compatibleWithConditions",
+                    "conclusionRemarks": "Half-days during the first month",
+                }
+            ]
+        }
+    )
+
+    text: str = Field(
+        min_length=1, max_length=8000, description=f"Health data. {readers_text(Block.REQUEST_MEDICAL_ADVICE)}"
+    )
+    conclusion: MedicalConclusion = Field(description=readers_text(Block.REQUEST_MEDICAL_CONCLUSION))
+    conclusion_remarks: str | None = Field(
+        default=None, min_length=1, max_length=4000, description=f"{NO_MEDICAL_INFORMATION} Shown with the conclusion."
+    )
 
 
 class DecisionIn(ApiModel):
@@ -211,7 +283,7 @@ class DecisionIn(ApiModel):
     approved_amount: Decimal | None = Field(default=None, ge=0, le=1_000_000, decimal_places=2)
     period_start: IsoDate | None = None
     period_end: IsoDate | None = None
-    motivation: str = Field(min_length=1, max_length=4000)
+    motivation: str = Field(min_length=1, max_length=4000, description=NO_MEDICAL_INFORMATION)
 
     @model_validator(mode="after")
     def _approval_has_amount_and_period(self) -> DecisionIn:
@@ -320,8 +392,16 @@ class DecisionListItem(ApiModel):
     trainings: list[DecisionListTraining] = Field(
         default_factory=list, description="The request's trainings (a coaching request has none)."
     )
-    total_cost: Decimal = Field(description="The request's total cost (sum of its trainings' costs).")
-    motivation: str = Field(description="INAMI's motivation of its decision (never the medical advice).")
+    total_cost: Decimal | None = Field(
+        default=None,
+        description="The request's total cost (sum of its trainings' costs); null for a caller the visibility table "
+        "gives no costs (a prevention service). `approvedAmount` likewise.",
+    )
+    motivation: str | None = Field(
+        default=None,
+        description="INAMI's motivation of its decision (never the medical advice); null for a caller the visibility "
+        "table does not give it (a prevention service).",
+    )
 
 
 class DecisionList(ApiModel):

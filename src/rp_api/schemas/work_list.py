@@ -14,7 +14,7 @@ from rp_api.domain.work_lists import FormQueue, RequestQueue
 from rp_api.identifiers import IsoDate, IsoDateTime
 from rp_api.schemas.base import ApiModel
 from rp_api.schemas.registration_form import Contact, CreatedBy, InsurerContacts, TargetGroupDecisionOut
-from rp_api.schemas.request import DecisionOut, TrainingOut, ValidationOut
+from rp_api.schemas.request import DecisionOut, MedicalConclusionOut, TrainingOut, ValidationOut
 
 _REQUEST_ID = "5b2d9f4e-8c1a-4e7b-9d3f-6a0e1c2b3d4f"
 _FORM_ID = "3f0c7c9e-4d8a-4c1b-9f6e-2a9d8e7c6b5a"
@@ -132,11 +132,16 @@ class RequestLine(ApiModel):
     updated_at: IsoDateTime
     training_project: str | None = None
     trainings: list[TrainingOut] = Field(default_factory=list)
-    total_cost: Decimal
+    total_cost: Decimal | None = Field(
+        default=None, description="As the request shows it (absent: not for the caller)."
+    )
     insurer_contacts: InsurerContacts | None = None
     reference_advisor: Contact | None = None
     insurer_validation: ValidationOut | None = None
     decision: DecisionOut | None = None
+    medical_conclusion: MedicalConclusionOut | None = Field(
+        default=None, description="The medical inspector's non-medical conclusion, as the request shows it."
+    )
     self_: str = Field(alias="self")
     person: WorkListPerson
 

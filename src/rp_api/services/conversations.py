@@ -2,18 +2,23 @@
 
 Access is checked again on every call against the person's links (an organisation that lost its link loses the
 conversation) and every call is audited; a caller outside the conversation, or a non-physician on a medical one,
-gets 404 and an audited denial.
+gets 404 and an audited denial. A prevention service's conversation with a regional service is the occupational
+physician's contact with the employment partner: opening one, and posting in one, is refused (409
+``consentRequired``) until the person's consent is in force on the dossier (deliberation 26/060 §63,
+:mod:`rp_api.domain.consent`); a withdrawal stops it again.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rp_api.authz.organisations import OrganisationRegistry
 from rp_api.authz.person_guard import PersonGuard
-from rp_api.domain.actors import ROLES_BY_TYPE
+from rp_api.domain import consent as consent_rules
+from rp_api.domain.actors import ROLES_BY_TYPE, OrganisationType
 from rp_api.domain.conversations import refusal
 from rp_api.domain.policy import PHYSICIAN_ROLES, Action, Caller
 from rp_api.models.conversation import Conversation, Message
@@ -29,6 +34,7 @@ from rp_api.repositories import conversations as repository
 from rp_api.repositories import dossiers as dossier_repository
 from rp_api.repositories import feed
 from rp_api.schemas.conversation import ConversationIn, ConversationOut, MessageOut
+from rp_api.services import consents
 from rp_api.urls import API_PREFIX
 
 CONVERSATION = "conversation"
@@ -47,12 +53,34 @@ def view(conversation: Conversation, participants: frozenset[str]) -> Conversati
     )
 
 
+def _types(registry: OrganisationRegistry, participants: Iterable[str]) -> set[OrganisationType]:
+    """The organisation types of a conversation's participants (one the registry no longer knows has none)."""
+    found = (registry.by_enterprise_number(number) for number in participants)
+    return {organisation.type for organisation in found if organisation is not None}
+
+
+async def _require_consent(
+    session: AsyncSession,
+    guard: PersonGuard,
+    registry: OrganisationRegistry,
+    dossier: Dossier,
+    participants: Iterable[str],
+    *,
+    lang: str,
+) -> None:
+    """409 ``consentRequired`` when the caller writing to these participants needs a consent not in force."""
+    scope = consent_rules.needed_to_converse(guard.principal.organisation_type, _types(registry, participants))
+    await consents.require(session, dossier.id, scope, lang=lang)
+
+
 async def create(
     session: AsyncSession,
     guard: PersonGuard,
     registry: OrganisationRegistry,
     dossier: Dossier,
     body: ConversationIn,
+    *,
+    lang: str = "en",
 ) -> ConversationOut:
     principal = guard.principal
     access = await guard(
@@ -83,6 +111,7 @@ async def create(
     if issues:
         raise BadRequest(issues)
     participants = {principal.enterprise_number, *body.participants}
+    await _require_consent(session, guard, registry, dossier, participants, lang=lang)
     conversation = await repository.add(
         session,
         Conversation(
@@ -147,10 +176,19 @@ async def visible_of(session: AsyncSession, guard: PersonGuard, dossier: Dossier
     ]
 
 
-async def post(session: AsyncSession, guard: PersonGuard, conversation_id: uuid.UUID, text: str) -> MessageOut:
+async def post(
+    session: AsyncSession,
+    guard: PersonGuard,
+    registry: OrganisationRegistry,
+    conversation_id: uuid.UUID,
+    text: str,
+    *,
+    lang: str = "en",
+) -> MessageOut:
     conversation, participants, dossier = await open_conversation(
         session, guard, conversation_id, action=Action.CONTRIBUTE_TO_DOSSIER, operation="postMessage"
     )
+    await _require_consent(session, guard, registry, dossier, participants, lang=lang)
     principal = guard.principal
     message = await repository.post(
         session,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import uuid
 from collections import Counter
 from datetime import UTC, date, datetime
@@ -24,6 +25,7 @@ from rp_api.domain.actors import OrganisationType
 from rp_api.domain.policy import Action
 from rp_api.domain.principal import Principal
 from rp_api.domain.requests import RequestAction, RequestStatus
+from rp_api.domain.visibility import Block, list_viewers, visible
 from rp_api.models.request import Decision, DecisionRound
 from rp_api.problems import (
     INVALID_INPUT,
@@ -46,6 +48,7 @@ from rp_api.services import routing
 from rp_api.services.requests import decision_out
 
 DOSSIER = "dossier"
+LIST_DECISIONS = "listDecisions"
 log = structlog.get_logger(__name__)
 
 
@@ -158,8 +161,10 @@ def list_party(principal: Principal) -> str | None:
     return None if principal.organisation_type is OrganisationType.INAMI else principal.enterprise_number
 
 
-def _after(page: str) -> tuple[datetime, uuid.UUID]:
-    decided_at, decision_id = cursors.decode(page, datetime.fromisoformat, uuid.UUID, where="query", name="page")
+def _after(page: str, scope: str) -> tuple[datetime, uuid.UUID]:
+    decided_at, decision_id = cursors.unseal(
+        page, datetime.fromisoformat, uuid.UUID, scope=scope, where="query", name="page"
+    )
     return decided_at, decision_id
 
 
@@ -228,6 +233,7 @@ async def decision_list(
         raise BadRequest(issues)
     if changed_since is not None and changed_since.tzinfo is None:
         changed_since = changed_since.replace(tzinfo=UTC)
+    scope = cursors.scope(LIST_DECISIONS, principal.enterprise_number)
     lines = await repository.decision_page(
         session,
         party=list_party(principal),
@@ -235,7 +241,7 @@ async def decision_list(
         decided_from=decided_from,
         decided_to=decided_to,
         changed_since=changed_since,
-        after=_after(page) if page else None,
+        after=_after(page, scope) if page else None,
         limit=page_size + 1,
     )
     more = len(lines) > page_size
@@ -245,8 +251,8 @@ async def decision_list(
     granted = (
         await guard.sift(
             [(line.ssin, str(line.dossier_id)) for line in lines],
-            Action.CONSULT_DOSSIER,
-            operation="listDecisions",
+            Action.READ_LISTS,
+            operation=LIST_DECISIONS,
             resource_type=DOSSIER,
         )
         if audited
@@ -254,6 +260,10 @@ async def decision_list(
     )
     shown = [line for line in lines if granted is None or line.ssin in granted]
     names = await guard.registered(line.ssin for line in shown)
+    # The visibility table decides, as for the request itself: a prevention service reads no costs and no motivation.
+    viewers = list_viewers(principal.organisation_type, principal.roles)
+    costs = visible(Block.REQUEST_COSTS, viewers)
+    motivation = visible(Block.REQUEST_DECISION_MOTIVATION, viewers)
     items = []
     for line in shown:
         decision, person = line.decision, names[line.ssin]
@@ -266,7 +276,7 @@ async def decision_list(
                 type=line.request_type,
                 week=decision.week,
                 outcome=decision.outcome,
-                approved_amount=decision.approved_amount,
+                approved_amount=decision.approved_amount if costs else None,
                 period_start=decision.period_start,
                 period_end=decision.period_end,
                 decided_at=decision.decided_at,
@@ -274,11 +284,12 @@ async def decision_list(
                 family_name=person.family_name if person else None,
                 training_project=line.training_project,
                 trainings=_trainings(line.trainings),
-                total_cost=line.total_cost,
-                motivation=decision.motivation,
+                total_cost=line.total_cost if costs else None,
+                motivation=decision.motivation if motivation else None,
             )
         )
-    next_page = cursors.encode(lines[-1].decision.decided_at, lines[-1].decision.id) if more and lines else None
+    last = lines[-1].decision if more and lines else None
+    next_page = cursors.seal(last.decided_at, last.id, scope=scope) if last is not None else None
     return DecisionList(items=items, self_=self_link, next=next_page)
 
 
@@ -295,11 +306,17 @@ CSV_SEPARATOR = "; "
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 """A spreadsheet runs a cell that starts with one of these as a formula (CSV injection): such a cell is written with
-a leading apostrophe, which spreadsheets show as text. No number or date of a line starts so."""
+a leading apostrophe, which spreadsheets show as text, and so is such a start after a ``;``. No number or date of a
+line starts so."""
+
+
+_AFTER_SEMICOLON = re.compile(r";(?=[=+\-@\t\r])")
 
 
 def cell(value: object) -> str:
-    text = "" if value is None else str(value)
+    """The cell as written: with an apostrophe before a formula start at its beginning and after every ``;`` (in
+    Belgium a spreadsheet opens a CSV with ``;`` as its list separator, and would split such a cell)."""
+    text = _AFTER_SEMICOLON.sub(";'", "" if value is None else str(value))
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 

@@ -1,5 +1,6 @@
-"""Dossier use cases: open (or create), read with enrichment, list what the caller takes part in, and close
-explicitly (the dossier's life: :mod:`rp_api.domain.dossiers`)."""
+"""Dossier use cases: look up (or create, for whoever starts a trajectory), read with enrichment, list what the
+caller takes part in, and close explicitly (the dossier's life: :mod:`rp_api.domain.dossiers`; who creates one:
+:mod:`rp_api.domain.dossier_creation`)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,10 @@ from rp_api import cursors
 from rp_api.authz.links import LinkResolver
 from rp_api.authz.organisations import OrganisationRegistry
 from rp_api.authz.person_guard import PersonGuard
+from rp_api.domain import dossier_creation as creation
 from rp_api.domain import dossiers as life
 from rp_api.domain.actors import OrganisationType
+from rp_api.domain.dossier_creation import Opening, Start
 from rp_api.domain.dossiers import DossierStatus
 from rp_api.domain.policy import Action
 from rp_api.domain.visibility import viewers_of
@@ -28,13 +31,38 @@ from rp_api.services.views import dossier_view
 from rp_api.urls import API_PREFIX
 
 DOSSIER = "dossier"
+QUERY_DOSSIERS = "queryDossiers"
 
 
-async def open_dossier(session: AsyncSession, guard: PersonGuard, ssin: str) -> tuple[Dossier, bool]:
-    access = await guard(ssin, Action.CONSULT_DOSSIER, operation="openDossier", resource_type=DOSSIER)
-    dossier, created = await dossier_repository.open_for(session, ssin)
+async def open_dossier(
+    session: AsyncSession, guard: PersonGuard, ssin: str, start: Start | None = None
+) -> tuple[Dossier, bool]:
+    """The person's dossier (a lookup, ``start`` None), or the dossier of the trajectory the caller starts, created
+    when there is none (:mod:`rp_api.domain.dossier_creation`). Through the person guard first (404 for a person the
+    caller may not see, 403 for a role that may not act, 400 for a replaced SSIN; audited), then the creation rule:
+    404 when a lookup finds no dossier or the person is deceased, 403 when the caller's role starts no such
+    trajectory. The caller's organisation takes part in the dossier from then on (``dossiers/query``)."""
+    action = Action.CONSULT_DOSSIER if start is None else Action.CONTRIBUTE_TO_DOSSIER
+    access = await guard(ssin, action, operation="openDossier", resource_type=DOSSIER)
+    principal = guard.principal
+    existing = await dossier_repository.of_person(session, ssin)
+    outcome = creation.opening(
+        start,
+        organisation_type=principal.organisation_type,
+        roles=principal.roles,
+        exists=existing is not None,
+        deceased=access.links.deceased,
+    )
+    if outcome in (Opening.NO_DOSSIER, Opening.DECEASED):
+        raise ResourceNotFound()
+    if outcome is Opening.ROLE_CANNOT_START:
+        raise MissingPermission(f"The caller's roles do not start a trajectory with a {start}")
+    if existing is not None:
+        dossier, created = existing, False
+    else:  # Opening.CREATED (a concurrent starter may have created it meanwhile: then it is answered as it is)
+        dossier, created = await dossier_repository.open_for(session, ssin)
     guard.names(access, resource_id=str(dossier.id))
-    await dossier_repository.join(session, dossier.id, guard.principal.enterprise_number)
+    await dossier_repository.join(session, dossier.id, principal.enterprise_number)
     return dossier, created
 
 
@@ -79,7 +107,7 @@ async def read_dossier(
     viewers = viewers_of(principal.organisation_type, principal.roles)
     forms = registration_forms.readable(guard, contents.forms)
     requests_ = [request_service.view(guard, r, contents.decisions.get(r.id)) for r in contents.requests]
-    return dossier_view(dossier, enrichment, forms, requests_, viewers, registry)
+    return dossier_view(dossier, enrichment, forms, requests_, viewers, registry, principal.enterprise_number)
 
 
 CLOSE = "closeDossier"
@@ -113,20 +141,23 @@ async def close_dossier(session: AsyncSession, guard: PersonGuard, dossier: Doss
     return await load_with_contents(session, dossier.id)
 
 
-def _after(page: str) -> tuple[datetime, uuid.UUID]:
-    updated_at, dossier_id = cursors.decode(page, datetime.fromisoformat, uuid.UUID, where="body", name="page")
+def _after(page: str, scope: str) -> tuple[datetime, uuid.UUID]:
+    updated_at, dossier_id = cursors.unseal(
+        page, datetime.fromisoformat, uuid.UUID, scope=scope, where="body", name="page"
+    )
     return updated_at, dossier_id
 
 
 async def query_dossiers(session: AsyncSession, guard: PersonGuard, query: DossierQuery, self_link: str) -> DossierPage:
     """One page of the dossiers the caller's organisation takes part in; access is checked again for each (and
     audited: one record per person), and a dossier the caller may no longer see is left out of the page."""
+    scope = cursors.scope(QUERY_DOSSIERS, guard.principal.enterprise_number)
     dossiers = await dossier_repository.page_for_participant(
         session,
         guard.principal.enterprise_number,
         modified_since=query.modified_since,
         status=query.status,
-        after=_after(query.page) if query.page else None,
+        after=_after(query.page, scope) if query.page else None,
         limit=query.page_size + 1,
     )
     more = len(dossiers) > query.page_size
@@ -136,7 +167,7 @@ async def query_dossiers(session: AsyncSession, guard: PersonGuard, query: Dossi
     granted = await guard.sift(
         [(dossier.ssin, str(dossier.id)) for dossier in dossiers],
         Action.CONSULT_DOSSIER,
-        operation="queryDossiers",
+        operation=QUERY_DOSSIERS,
         resource_type=DOSSIER,
     )
     items = [
@@ -150,5 +181,5 @@ async def query_dossiers(session: AsyncSession, guard: PersonGuard, query: Dossi
         for dossier in dossiers
         if dossier.ssin in granted
     ]
-    next_page = cursors.encode(dossiers[-1].updated_at, dossiers[-1].id) if more and dossiers else None
+    next_page = cursors.seal(dossiers[-1].updated_at, dossiers[-1].id, scope=scope) if more and dossiers else None
     return DossierPage(items=items, self_=self_link, next=next_page)

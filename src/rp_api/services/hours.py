@@ -27,10 +27,11 @@ REPORTS = f"{API_PREFIX}/hoursReports"
 
 
 def _may_report(guard: PersonGuard) -> bool:
+    """The regional service's reference advisor reports hours; its list manager reads the hours list, nothing more
+    (deliberation 26/060 §48)."""
     principal = guard.principal
-    return principal.organisation_type is OrganisationType.REGIONAL_SERVICE and bool(
-        principal.roles & {Role.REFERENCE_ADVISOR, Role.LIST_MANAGER}
-    )
+    regional = principal.organisation_type is OrganisationType.REGIONAL_SERVICE
+    return regional and Role.REFERENCE_ADVISOR in principal.roles
 
 
 async def report_hours(session: AsyncSession, guard: PersonGuard, body: HoursReportIn, *, lang: str) -> HoursList:
@@ -135,7 +136,7 @@ async def hours_list(session: AsyncSession, guard: PersonGuard, *, month: str, s
     rows = await repository.hours_list(session, party=list_party(guard.principal), month=month)
     granted = await guard.sift(
         [(ssin, str(dossier_id)) for _, ssin, dossier_id in rows],
-        Action.CONSULT_DOSSIER,
+        Action.READ_LISTS,
         operation="listHours",
         resource_type=DOSSIER,
     )

@@ -1,14 +1,17 @@
-"""Responses as the caller may see them: every field passes through the visibility map of the domain."""
+"""Responses as the caller may see them: every block passes through the visibility table of the domain
+(:mod:`rp_api.domain.visibility`), for the caller's roles and, where a block is seen only through the caller's own
+link or participation, for its organisation."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
 from rp_api.authz.links import Enrichment
 from rp_api.authz.organisations import OrganisationRegistry
 from rp_api.domain.dossiers import DossierStatus
-from rp_api.domain.visibility import Viewer, visible
+from rp_api.domain.visibility import Block, Read, Viewer, read_level, visible
 from rp_api.models.dossier import Dossier
 from rp_api.models.registration_form import RegistrationForm
 from rp_api.schemas.dossier import (
@@ -102,7 +105,13 @@ def dossier_view(
     requests: list[RequestOut],
     viewers: frozenset[Viewer],
     registry: OrganisationRegistry,
+    caller: str | None = None,
 ) -> DossierOut:
+    """The dossier as the viewers may see it (the visibility table). ``caller``: the enterprise number of the
+    caller's organisation, for the blocks it sees only through its own link (a prevention service: the employers
+    affiliated to it; a regional service: its own registration) and the forms and requests it sees only when it
+    took part in them; without it, those show nothing (fail closed)."""
+
     def name_of(enterprise_number: str) -> str | None:
         organisation = registry.by_enterprise_number(enterprise_number)
         return organisation.name if organisation else None
@@ -117,8 +126,8 @@ def dossier_view(
             family_name=person.family_name if person else None,
             deceased=person.death_date is not None if person else None,
         ),
-        "registration_forms": forms,
-        "requests": requests,
+        "registration_forms": taken_part_forms(forms, viewers, caller),
+        "requests": taken_part_requests(requests, forms, viewers, caller),
         "created_at": dossier.created_at,
         "updated_at": dossier.updated_at,
         "self_": f"{API_PREFIX}/dossiers/{dossier.id}",
@@ -129,32 +138,20 @@ def dossier_view(
         if dossier.closed_by is not None:
             fields["closed_by"] = OrganisationRef(enterprise_number=dossier.closed_by, name=name_of(dossier.closed_by))
     # A block whose source failed is null (the source named in unavailableSources); absent means nothing to show.
-    if visible("dossier.insurer", viewers):
+    if visible(Block.DOSSIER_INSURER, viewers):
         if enrichment.failed("memberData"):
             fields["insurer"] = None
         elif enrichment.affiliation is not None:
             oa_number = enrichment.affiliation.oa_number
             insurer = next((o for o in registry if o.oa_number == oa_number), None)
             fields["insurer"] = InsurerOut(oa_number=oa_number, name=insurer.name if insurer else None)
-    if visible("dossier.employers", viewers):
+    employers = read_level(Block.DOSSIER_EMPLOYERS, viewers)
+    if employers is not Read.NO:
         fields["employers"] = (
-            None
-            if enrichment.employers is None
-            else [
-                EmployerOut(
-                    enterprise_number=employer.enterprise_number,
-                    name=employer.name,
-                    prevention_services=None
-                    if services is None
-                    else [
-                        OrganisationRef(enterprise_number=s.enterprise_number, name=name_of(s.enterprise_number))
-                        for s in services
-                    ],
-                )
-                for employer, services in enrichment.employers
-            ]
+            None if enrichment.employers is None else _employers(enrichment, employers, caller, name_of)
         )
-    if visible("dossier.regionalServices", viewers):
+    registrations = read_level(Block.DOSSIER_REGIONAL_SERVICES, viewers)
+    if registrations is not Read.NO:
         fields["regional_services"] = (
             None
             if enrichment.registrations is None
@@ -165,11 +162,69 @@ def dossier_view(
                     registration_date=r.registration_date,
                 )
                 for r in enrichment.registrations
+                if registrations is Read.YES or r.regional_service == caller
             ]
         )
-    if visible("dossier.trioDossierExists", viewers) and (
+    if visible(Block.DOSSIER_TRIO, viewers) and (
         enrichment.trio_dossier_exists is not None or enrichment.failed("pseudonymisation") or enrichment.failed("trio")
     ):
         fields["trio_dossier_exists"] = enrichment.trio_dossier_exists
     fields["unavailable_sources"] = list(enrichment.unavailable_sources)
     return DossierOut(**fields)
+
+
+def _employers(
+    enrichment: Enrichment, level: Read, caller: str | None, name_of: Callable[[str], str | None]
+) -> list[EmployerOut]:
+    """The person's employers and their prevention services; through the caller's own link only (``OWN_LINK``):
+    the employers affiliated to the caller, each with the caller as its only prevention service (an employer whose
+    services are not known, SEED-Connect having failed for it, is not known to be the caller's: left out)."""
+    shown = []
+    for employer, services in enrichment.employers or ():
+        if level is Read.YES:
+            refs = None if services is None else [s.enterprise_number for s in services]
+        elif caller is not None and services is not None and any(s.enterprise_number == caller for s in services):
+            refs = [caller]
+        else:
+            continue
+        shown.append(
+            EmployerOut(
+                enterprise_number=employer.enterprise_number,
+                name=employer.name,
+                prevention_services=None
+                if refs is None
+                else [OrganisationRef(enterprise_number=ref, name=name_of(ref)) for ref in refs],
+            )
+        )
+    return shown
+
+
+def taken_part_forms(
+    forms: list[RegistrationFormOut], viewers: frozenset[Viewer], caller: str | None
+) -> list[RegistrationFormOut]:
+    """The forms of a dossier the viewers may see as a whole (:data:`Block.FORM`): all those given (each already
+    readable by its own rule), or, for those who see only what they took part in, the ones the caller created."""
+    match read_level(Block.FORM, viewers):
+        case Read.YES:
+            return forms
+        case Read.TAKEN_PART:
+            return [form for form in forms if caller is not None and form.created_by.enterprise_number == caller]
+    return []
+
+
+def taken_part_requests(
+    requests: list[RequestOut], forms: list[RegistrationFormOut], viewers: frozenset[Viewer], caller: str | None
+) -> list[RequestOut]:
+    """The requests of a dossier the viewers may see (:data:`Block.REQUEST`): all, or, for those who see only what
+    they took part in, the requests the caller made or that were made on a form the caller created."""
+    match read_level(Block.REQUEST, viewers):
+        case Read.YES:
+            return requests
+        case Read.TAKEN_PART if caller is not None:
+            own_forms = {form.id for form in forms if form.created_by.enterprise_number == caller}
+            return [
+                request
+                for request in requests
+                if request.requester.get("enterpriseNumber") == caller or request.registration_form_id in own_forms
+            ]
+    return []

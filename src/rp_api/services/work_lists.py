@@ -43,6 +43,7 @@ QUERY_FORMS = "queryRegistrationForms"
 
 def _window(
     *,
+    scope: str,
     changed_since: datetime | None,
     created_from: date | None,
     created_to: date | None,
@@ -54,7 +55,9 @@ def _window(
         raise BadRequest([InputIssue(INVALID_INPUT, "createdTo is before createdFrom", None, "body", "createdTo")])
     after = None
     if page is not None:
-        updated_at, item_id = cursors.decode(page, datetime.fromisoformat, uuid.UUID, where="body", name="page")
+        updated_at, item_id = cursors.unseal(
+            page, datetime.fromisoformat, uuid.UUID, scope=scope, where="body", name="page"
+        )
         after = (updated_at, item_id)
     start, end = rules.created_between(created_from, created_to)
     return Window(changed_since=changed_since, created_from=start, created_before=end, after=after, limit=page_size + 1)
@@ -101,7 +104,9 @@ async def query_requests(
     """One page of the requests addressed to the caller's organisation. ``audited`` off (benchmarks only): the page
     as it would be built without the re-check and the audit."""
     principal = guard.principal
+    scope = cursors.scope(QUERY_REQUESTS, principal.enterprise_number)
     window = _window(
+        scope=scope,
         changed_since=query.changed_since,
         created_from=query.created_from,
         created_to=query.created_to,
@@ -136,7 +141,9 @@ async def query_requests(
     ]
     last = rows[-1][0] if more and rows else None
     return RequestWorkList(
-        items=items, self_=self_link, next=cursors.encode(last.updated_at, last.id) if last is not None else None
+        items=items,
+        self_=self_link,
+        next=cursors.seal(last.updated_at, last.id, scope=scope) if last is not None else None,
     )
 
 
@@ -145,7 +152,9 @@ async def query_forms(
 ) -> FormWorkList:
     """One page of the registration forms addressed to the caller's organisation that it may read."""
     principal = guard.principal
+    scope = cursors.scope(QUERY_FORMS, principal.enterprise_number)
     window = _window(
+        scope=scope,
         changed_since=query.changed_since,
         created_from=query.created_from,
         created_to=query.created_to,
@@ -183,5 +192,7 @@ async def query_forms(
     ]
     last = rows[-1][0] if more and rows else None
     return FormWorkList(
-        items=items, self_=self_link, next=cursors.encode(last.updated_at, last.id) if last is not None else None
+        items=items,
+        self_=self_link,
+        next=cursors.seal(last.updated_at, last.id, scope=scope) if last is not None else None,
     )
