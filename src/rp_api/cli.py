@@ -6,20 +6,24 @@ import asyncio
 import contextlib
 import functools
 import gc
+import math
+import os
 import signal
+import socket
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from types import FrameType, ModuleType
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 import uvicorn
-from pydantic import ValidationError
+from uvicorn.config import STARTUP_FAILURE
+from uvicorn.supervisors import Multiprocess
 
 from rp_api import migrate
-from rp_api.settings import Environment, Settings
+from rp_api.settings import ConfigurationError, Environment, Settings, load_settings
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 db_app = typer.Typer(no_args_is_help=True, help="The embedded PostgreSQL server (dev and demo).")
@@ -29,11 +33,35 @@ app.add_typer(audit_app, name="audit")
 
 
 def _settings(**overrides: object) -> Settings:
+    """The settings, or exit 2 with one line naming what is wrong (never a value: URLs carry passwords)."""
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
-    except ValidationError as exc:
-        typer.echo(f"rp-api: refusing to start, the configuration is not valid:\n{exc}", err=True)
+        return load_settings(**overrides)
+    except ConfigurationError as exc:
+        typer.echo(f"rp-api: refusing to start, the configuration is not valid: {exc}", err=True)
         raise typer.Exit(code=2) from None
+
+
+T = TypeVar("T")
+
+
+def _when_the_database_answers(settings: Settings, variable: str, attempt: Callable[[], Awaitable[T]]) -> T:
+    """``attempt()`` once the database answers, within RP_DB_STARTUP_WAIT_S; else exit 2 with one line."""
+    from rp_api.db import DatabaseUnavailableError, when_the_database_answers
+
+    try:
+        return asyncio.run(when_the_database_answers(attempt, wait_s=settings.db_startup_wait_s))
+    except DatabaseUnavailableError as exc:
+        typer.echo(f"rp-api: refusing to start: the database of {variable} does not answer: {exc}", err=True)
+        raise typer.Exit(code=2) from None
+
+
+def _warn_without_identity_provider(settings: Settings) -> None:
+    if not settings.has_identity_provider:
+        typer.echo(
+            "rp-api: warning: no identity provider is configured (RP_UMAN_EHEALTH__ISSUER, RP_UMAN_BCSS__ISSUER, "
+            "RP_INAMI_INTERNAL__ISSUER): every API call will be refused with 401",
+            err=True,
+        )
 
 
 def _embedded() -> ModuleType:
@@ -147,6 +175,106 @@ def _serve_with_simulator(api: uvicorn.Server, settings: Settings) -> None:
     asyncio.run(both())
 
 
+CGROUP_CPU_MAX = Path("/sys/fs/cgroup/cpu.max")
+"""The CPU quota of this process's cgroup (v2): ``<quota> <period>`` in µs, or ``max <period>``."""
+
+
+def available_cores(cpu_max: Path = CGROUP_CPU_MAX) -> int:
+    """The cores this process may use: its CPU affinity, bounded by the CPU quota of its cgroup (a container's
+    CPU limit, rounded up), at least 1."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    with contextlib.suppress(OSError, ValueError):
+        quota, period = cpu_max.read_text(encoding="ascii").split()[:2]
+        if quota != "max":
+            cores = min(cores, math.ceil(int(quota) / int(period)))
+    return max(1, cores)
+
+
+def _worker_app(settings: Settings) -> Any:
+    """The application of one worker process of ``rp-api serve --workers N``, built in that process (uvicorn
+    spawns each worker and calls this there).
+
+    Per process, as with one: the garbage-collector freeze (each process has its own heap), the engine and pools,
+    the link cache's memory, and the background loops of the lifespan, which are safe to run N times over (they
+    already are, once per replica): the link-cache purge and the retention purge delete what is expired, in short
+    transactions that skip locked rows, and a second run finds nothing; an audit-partition upkeep that loses a
+    race is logged and done by the next round; each process signs the audit chains' heads it reads, and every
+    signed line verifies on its own. SIGHUP is left to the supervisor, which stops the workers gracefully."""
+    from rp_api.app import create_app
+
+    if signal.getsignal(signal.SIGHUP) is not signal.SIG_IGN:
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    api = create_app(settings)
+    _freeze_what_lives_as_long_as_the_process()
+    return api
+
+
+class _Workers(Multiprocess):
+    """uvicorn's supervisor of worker processes (it binds the socket once, starts N workers, replaces one that
+    dies, stops all on SIGINT or SIGTERM), with the stop signals of ``rp-api serve``: SIGHUP stops too (the terminal
+    closed) instead of restarting the workers, a signal ignored when it started (SIGHUP under ``nohup``) stays
+    ignored, and the stop signal is remembered, to be raised again once the workers are gone."""
+
+    def __init__(self, config: uvicorn.Config, sockets: list[socket.socket]) -> None:
+        ignored = [sig for sig in _STOP_SIGNALS if signal.getsignal(sig) is signal.SIG_IGN]
+        super().__init__(config, sockets)
+        for sig in ignored:
+            signal.signal(sig, signal.SIG_IGN)
+        self.stopped_by: int | None = None
+
+    def handle_signals(self) -> None:
+        for sig in tuple(self.signal_queue):
+            if sig in _STOP_SIGNALS and self.stopped_by is None:
+                self.stopped_by = sig
+        super().handle_signals()
+
+    def handle_hup(self) -> None:
+        self.should_exit.set()
+
+
+def _serve_workers(settings: Settings, workers: int) -> None:
+    """Serve with ``workers`` processes on one socket (the parent only supervises); exit 3 when a worker could not
+    start. The stop signal is then raised again, as :func:`_serve` does."""
+    config = uvicorn.Config(
+        functools.partial(_worker_app, settings),
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=workers,
+        log_config=None,
+        access_log=False,
+        server_header=False,
+        proxy_headers=False,
+    )
+    previous = {sig: signal.getsignal(sig) for sig in _SUPERVISED_SIGNALS}
+    sock = config.bind_socket()
+    try:
+        supervisor = _Workers(config, sockets=[sock])
+        try:
+            supervisor.run()
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
+    finally:
+        sock.close()
+    if any(process.exitcode == STARTUP_FAILURE for process in supervisor.processes):
+        typer.echo("rp-api: a worker process could not start (its error is above)", err=True)
+        raise typer.Exit(code=STARTUP_FAILURE)
+    if supervisor.stopped_by is not None:
+        signal.raise_signal(supervisor.stopped_by)
+
+
+_SUPERVISED_SIGNALS = tuple(
+    getattr(signal, f"SIG{name}")
+    for name in ("INT", "TERM", "HUP", "QUIT", "TTIN", "TTOU", "USR1", "USR2", "WINCH")
+    if hasattr(signal, f"SIG{name}")
+)
+"""The signals uvicorn's supervisor takes over (restored when it is done)."""
+
+
 async def _seed(settings: Settings, population: Any, registry: Any, seed: Any) -> int:
     from rp_api.db import create_engine, create_sessionmaker
 
@@ -165,6 +293,25 @@ def _migrate(settings: Settings, revision: str = "head") -> None:
         roles=migrate.Roles(settings.database_owner_role, settings.database_runtime_role),
         audit_retention_months=settings.audit_retention_months,
     )
+
+
+def _wait_for_migration_database(settings: Settings) -> None:
+    """The migration role's database answers (within RP_DB_STARTUP_WAIT_S), or exit 2 with one line."""
+
+    async def answers() -> None:
+        from sqlalchemy import text
+        from sqlalchemy.ext.asyncio import create_async_engine
+
+        url = settings.migration_sqlalchemy_url()
+        engine = create_async_engine(url, connect_args={"timeout": settings.db_connect_timeout_s})
+        try:
+            async with engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        finally:
+            await engine.dispose()
+
+    variable = "RP_MIGRATION_DATABASE_URL" if settings.migration_database_url else "RP_DATABASE_URL"
+    _when_the_database_answers(settings, variable, answers)
 
 
 def _check_audit_log_guard(settings: Settings) -> None:
@@ -195,11 +342,9 @@ def _check_audit_log_guard(settings: Settings) -> None:
         finally:
             await engine.dispose()
 
-    try:
-        found = asyncio.run(role())
-    except Exception as exc:  # the database may come later: /health says DOWN until it does
-        typer.echo(f"rp-api: the database role could not be checked ({type(exc).__name__})", err=True)
-        return
+    # A database that does not answer yet (a container starting beside it) is given RP_DB_STARTUP_WAIT_S; one that
+    # refuses the login, or is still missing after it, stops the start-up rather than serve 503s.
+    found = _when_the_database_answers(settings, "RP_DATABASE_URL", role)
     if found.superuser or found.as_owner:
         typer.echo(
             f"rp-api: refusing to start: RP_DATABASE_URL logs in as {found.name}, which could rewrite the audit log "
@@ -211,11 +356,33 @@ def _check_audit_log_guard(settings: Settings) -> None:
 
 
 @app.command()
-def serve() -> None:
-    """Serve the API on RP_HOST:RP_PORT against RP_DATABASE_URL (migrations are applied by `rp-api migrate`)."""
+def serve(
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            min=1,
+            max=256,
+            help="Worker processes sharing RP_PORT (default: the cores this process may use). Each has its own "
+            "database pools: RP_DB_POOL_SIZE and RP_LINK_CACHE_POOL_SIZE, plus overflow, per worker.",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Serve the API on RP_HOST:RP_PORT against RP_DATABASE_URL (migrations are applied by `rp-api migrate`).
+
+    Exit 2 on a configuration error, or a database that refuses the login or does not answer within
+    RP_DB_STARTUP_WAIT_S; 3 when a worker cannot start."""
     settings = _with_database(_settings())
+    _warn_without_identity_provider(settings)
     _check_audit_log_guard(settings)
-    _serve(settings)
+    count = workers or available_cores()
+    processes = f"{count} worker process{'es' if count > 1 else ''}"
+    typer.echo(f"rp-api: serving http://{settings.host}:{settings.port} with {processes}", err=True)
+    if count == 1:
+        _serve(settings)
+    else:
+        _serve_workers(settings, count)
 
 
 @app.command()
@@ -271,6 +438,7 @@ def migrate_command(
 ) -> None:
     """Apply the migrations to RP_DATABASE_URL (or to the embedded server when RP_ENV is dev or demo)."""
     settings = _with_database(_settings())
+    _wait_for_migration_database(settings)
     try:
         _migrate(settings, revision)
     except migrate.UnsafeRolesError as exc:

@@ -6,13 +6,20 @@ transaction just before the commit (a request that sent nothing through the sess
 one statement of their own, without BEGIN or COMMIT); when the request failed they are written after the rollback,
 on their own, as the refusals they turned out to be. Services and repositories ``flush()``; they never commit. The
 commit happens before the response is sent, so a failed commit is an error answer, never a silent loss.
+
+At start-up, :func:`when_the_database_answers` gives a database that does not answer yet a bounded time
+(``RP_DB_STARTUP_WAIT_S``), and says why it gave up in words that never quote the URL.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import socket
+import ssl
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
 from sqlalchemy import text
@@ -56,6 +63,95 @@ async def database_answers(engine: AsyncEngine) -> bool:
     except Exception:
         return False
     return True
+
+
+class DatabaseUnavailableError(RuntimeError):
+    """The database did not answer at start-up: the message says why, in one line, never quoting the URL."""
+
+
+T = TypeVar("T")
+
+_FIRST_RETRY_S = 0.25
+_LONGEST_RETRY_S = 2.0
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """The exception and what it wraps: SQLAlchemy's ``orig``, then the causes and contexts."""
+    seen: set[int] = set()
+    pending = [exc]
+    while pending:
+        current = pending.pop(0)
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        pending.extend(e for e in (getattr(current, "orig", None), current.__cause__, current.__context__) if e)
+
+
+_FINAL: tuple[tuple[type[BaseException] | str, str], ...] = (
+    ("28000", "the database refused the login (user or password; the roles are made by rp-api migrate)"),
+    ("28P01", "the database refused the login (user or password; the roles are made by rp-api migrate)"),
+    ("3D000", "the database does not exist"),
+    (ssl.SSLCertVerificationError, "the database's TLS certificate was not accepted (sslmode, PGSSLROOTCERT)"),
+    (TypeError, "the URL has a query parameter the driver does not know"),
+)
+"""Failures that waiting does not mend: the first one ends the start-up. A string is a SQLSTATE (the driver's
+error carries it as ``sqlstate``)."""
+
+_TRANSIENT: tuple[tuple[type[BaseException] | str, str], ...] = (
+    ("57P03", "the database is starting or stopping"),
+    ("53300", "the database has too many connections"),
+    (ConnectionRefusedError, "connection refused"),
+    (socket.gaierror, "host name not found"),
+    (TimeoutError, "no answer within RP_DB_CONNECT_TIMEOUT_S"),
+    (ssl.SSLError, "the TLS handshake failed (sslmode)"),
+    (FileNotFoundError, "no server socket at that path"),
+    (OSError, "network error"),
+)
+
+
+def why_unavailable(exc: BaseException) -> tuple[str, bool]:
+    """Why the database did not answer, in words that quote neither the URL nor the driver's message (which
+    names hosts and users), and whether waiting may mend it."""
+    causes = list(_causes(exc))
+    for kinds, final in ((_FINAL, True), (_TRANSIENT, False)):
+        for kind, reason in kinds:
+            if any(_is(cause, kind) for cause in causes):
+                return reason, final
+    return type(causes[-1]).__name__, False
+
+
+def _is(cause: BaseException, kind: type[BaseException] | str) -> bool:
+    if isinstance(kind, str):
+        return getattr(cause, "sqlstate", None) == kind
+    return isinstance(cause, kind)
+
+
+async def when_the_database_answers(
+    attempt: Callable[[], Awaitable[T]],
+    *,
+    wait_s: float,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> T:
+    """``attempt()`` (one connection and its queries), tried again while the database does not answer, until
+    ``wait_s`` has passed (delays 0.25 s doubling up to 2 s). A refused login, a missing database or a refused
+    certificate ends it at once. Raises :class:`DatabaseUnavailableError`."""
+    deadline = clock() + wait_s
+    delay = _FIRST_RETRY_S
+    attempts = 0
+    while True:
+        attempts += 1
+        try:
+            return await attempt()
+        except Exception as exc:
+            reason, final = why_unavailable(exc)
+            left = deadline - clock()
+            if final or left <= 0:
+                tried = f" ({attempts} attempts in {wait_s:g} s)" if attempts > 1 else ""
+                raise DatabaseUnavailableError(f"{reason}{tried}") from None
+            await sleep(min(delay, left))
+            delay = min(delay * 2, _LONGEST_RETRY_S)
 
 
 _SESSION = "rp.session"

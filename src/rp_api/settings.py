@@ -2,19 +2,26 @@
 
 The defaults are the safe production ones: no debug, no development token issuer, no embedded database.
 A configuration that is only acceptable on a developer's machine refuses to load unless ``RP_ENV`` says
-``dev`` or ``demo``.
+``dev`` or ``demo``. A configuration that does not load is described by :func:`configuration_error` in one line
+that names each variable and what is wrong with it, never the value it was given (a URL carries a password).
 """
 
 from __future__ import annotations
 
 import enum
+import json
+import os
+import re
+import urllib.parse
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 import platformdirs
-from pydantic import BaseModel, ConfigDict, Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
 
 
 class Environment(enum.StrEnum):
@@ -39,14 +46,30 @@ SigningAlgorithm = Literal["RS256", "PS256", "ES256"]
 """The only signature algorithms ever accepted: never ``none``, never an HMAC algorithm."""
 
 
+def _http_url(value: str) -> str:
+    """An ``http://`` or ``https://`` URL with a host; the error never quotes the value (it may hold a password)."""
+    try:
+        parts = urllib.parse.urlsplit(value)
+        parts.port  # noqa: B018 - raises on a port that is not a number of 0-65535
+    except ValueError:
+        raise ValueError("not a valid URL") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("not an http:// or https:// URL with a host")
+    return value
+
+
+HttpUrlText = Annotated[str, AfterValidator(_http_url)]
+"""A URL of an HTTP service, kept as written."""
+
+
 class IssuerSettings(BaseModel):
     """One identity provider whose Bearer tokens API RP trusts. Without ``issuer`` it is switched off."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
 
     issuer: str | None = Field(default=None, description="Expected `iss` claim (the provider's issuer URI).")
     audience: str = Field(default="rp-api", description="Expected `aud` claim.")
-    jwks_url: str | None = Field(default=None, description="Where the provider publishes its keys (JWKS).")
+    jwks_url: HttpUrlText | None = Field(default=None, description="Where the provider publishes its keys (JWKS).")
     jwks_file: Path | None = Field(default=None, description="A local JWKS file, instead of the URL.")
     algorithms: tuple[SigningAlgorithm, ...] = Field(default=("RS256", "PS256", "ES256"), min_length=1)
     leeway_s: int = Field(default=30, ge=0, le=300, description="Clock skew tolerated on exp, nbf and iat.")
@@ -66,15 +89,15 @@ class IssuerSettings(BaseModel):
 class UpstreamSettings(BaseModel):
     """Base URLs of the authentic sources. Unset: every decision that needs the source is a deny (503)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
 
-    national_register_url: str | None = Field(default=None, description="National Register via CBSS.")
-    member_data_url: str | None = Field(default=None, description="CIN MemberData.")
-    dimona_url: str | None = Field(default=None, description="Dimona via DAAS.")
-    seed_connect_url: str | None = Field(default=None, description="SEED-Connect via DAAS.")
-    job_seeker_url: str | None = Field(default=None, description="JobSeeker via DAAS.")
-    pseudonymisation_url: str | None = Field(default=None, description="eHealth blinded pseudonymisation.")
-    trio_url: str | None = Field(default=None, description="INAMI's TRIO platform.")
+    national_register_url: HttpUrlText | None = Field(default=None, description="National Register via CBSS.")
+    member_data_url: HttpUrlText | None = Field(default=None, description="CIN MemberData.")
+    dimona_url: HttpUrlText | None = Field(default=None, description="Dimona via DAAS.")
+    seed_connect_url: HttpUrlText | None = Field(default=None, description="SEED-Connect via DAAS.")
+    job_seeker_url: HttpUrlText | None = Field(default=None, description="JobSeeker via DAAS.")
+    pseudonymisation_url: HttpUrlText | None = Field(default=None, description="eHealth blinded pseudonymisation.")
+    trio_url: HttpUrlText | None = Field(default=None, description="INAMI's TRIO platform.")
     trio_domain: str = Field(default="trio", description="TRIO's pseudonymisation domain.")
     timeout_s: float = Field(default=2.0, gt=0, le=30, description="Time bound of one upstream attempt.")
     retries: int = Field(default=2, ge=0, le=5, description="Extra attempts of an idempotent call.")
@@ -105,7 +128,7 @@ Fault = Literal["none", "error", "timeout", "malformed"]
 class SimulatorSettings(BaseModel):
     """The fake authentic sources of `rp-api simulator` and `rp-api demo`."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
 
     host: str = Field(default="127.0.0.1")
     port: int = Field(default=8001, ge=1, le=65535)
@@ -127,7 +150,12 @@ def _default_data_dir() -> Path:
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_prefix="RP_", env_nested_delimiter="__", env_file=None, extra="ignore", frozen=True
+        env_prefix="RP_",
+        env_nested_delimiter="__",
+        env_file=None,
+        extra="ignore",
+        frozen=True,
+        hide_input_in_errors=True,  # an error never echoes what was given: URLs carry passwords
     )
 
     env: Environment = Field(default=Environment.PROD, description="prod, acc, test, dev or demo.")
@@ -178,6 +206,14 @@ class Settings(BaseSettings):
     )
     db_statement_timeout_ms: int = Field(default=10_000, ge=100, description="Per statement, in ms.")
     db_connect_timeout_s: float = Field(default=5.0, gt=0)
+    db_startup_wait_s: float = Field(
+        default=30.0,
+        ge=0,
+        le=3600,
+        description="How long `rp-api serve` and `rp-api migrate` keep trying a database that does not answer at "
+        "start-up (refused, unreachable, starting) before they exit with code 2; a refused login or a missing "
+        "database ends it at once.",
+    )
 
     host: str = Field(default="127.0.0.1", description="Address `rp-api serve` binds to.")
     port: int = Field(default=8000, ge=1, le=65535)
@@ -248,16 +284,28 @@ class Settings(BaseSettings):
         default=None, description="Organisation registry (JSON); unset: the one shipped in the package."
     )
 
+    @field_validator("database_url", "migration_database_url")
+    @classmethod
+    def _postgresql_url(cls, value: str | None) -> str | None:
+        if value is not None:
+            as_asyncpg_url(value)  # its errors never quote the URL
+        return value
+
     @model_validator(mode="after")
     def _refuse_unsafe_outside_dev(self) -> Settings:
         if self.env.is_local:
             return self
         unsafe = [name for name, on in (("RP_DEBUG", self.debug), ("RP_DEV_TOKEN_ISSUER", self.dev_token_issuer)) if on]
         if unsafe:
-            raise UnsafeConfigurationError(
-                f"{', '.join(unsafe)} may only be switched on when RP_ENV is dev or demo (it is {self.env})"
-            )
+            raise UnsafeConfigurationError(f"{', '.join(unsafe)} may only be switched on when RP_ENV is dev or demo")
         return self
+
+    @property
+    def has_identity_provider(self) -> bool:
+        """Whether some caller can be authenticated: a provider with an issuer, or the development issuer where
+        it is trusted (dev and demo)."""
+        providers = (self.uman_ehealth, self.uman_bcss, self.inami_internal)
+        return any(provider.enabled for provider in providers) or (self.env.is_local and self.dev_token_issuer)
 
     @model_validator(mode="after")
     def _two_roles(self) -> Settings:
@@ -298,9 +346,131 @@ class Settings(BaseSettings):
         )
 
 
+_SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+_CERTIFICATE_PARAMETERS = {
+    "sslrootcert": "PGSSLROOTCERT",
+    "sslcert": "PGSSLCERT",
+    "sslkey": "PGSSLKEY",
+    "sslcrl": "PGSSLCRL",
+    "sslpassword": "PGSSLPASSWORD",
+}
+"""libpq's certificate parameters, which the driver takes from these environment variables instead."""
+
+
 def as_asyncpg_url(raw: str) -> URL:
-    """Accept ``postgresql://`` (libpq style) or ``postgresql+asyncpg://`` and return the asyncpg form."""
-    url = make_url(raw)
-    if url.get_backend_name() != "postgresql":
-        raise ValueError("only PostgreSQL is supported")
-    return url.set(drivername="postgresql+asyncpg")
+    """Accept ``postgresql://`` or ``postgres://`` (libpq style, ``?sslmode=…`` included) or
+    ``postgresql+asyncpg://``, and return the asyncpg form (libpq's ``sslmode`` is asyncpg's ``ssl``).
+
+    Errors say what is wrong, never quoting the URL: it holds a password."""
+    try:
+        url = make_url(raw)
+        port = url.port
+    except (ArgumentError, ValueError):
+        raise ValueError("not a URL of the form postgresql://user:password@host:5432/database") from None
+    if url.get_backend_name() not in ("postgresql", "postgres"):
+        raise ValueError("only PostgreSQL is supported (postgresql://user:password@host:5432/database)")
+    if port is not None and not 1 <= port <= 65535:
+        raise ValueError("the port must be 1 to 65535")
+    query = dict(url.query)
+    for name, variable in _CERTIFICATE_PARAMETERS.items():
+        if name in query:
+            raise ValueError(f"{name} in the URL is not supported: set the environment variable {variable} instead")
+    if "sslmode" in query:
+        if "ssl" in query:
+            raise ValueError("sslmode and ssl are both given: keep one")
+        query["ssl"] = query.pop("sslmode")
+    if "ssl" in query and query["ssl"] not in _SSL_MODES:
+        raise ValueError(f"sslmode must be one of {', '.join(_SSL_MODES)}")
+    return url.set(drivername="postgresql+asyncpg", query=query)
+
+
+# --- configuration errors, in one line -------------------------------------------------------------------------
+
+_PREFIX = "RP_"
+_NESTING = "__"
+
+
+def _variable(loc: tuple[int | str, ...]) -> str:
+    """The environment variable of an error's location: the setting's path through the models, never a key or
+    an index of a value (``RP_SIMULATOR__FAULTS``, not the source a JSON object named)."""
+    names: list[str] = []
+    model: type[BaseModel] | None = Settings
+    for part in loc:
+        if model is None or not isinstance(part, str) or part not in model.model_fields:
+            break
+        names.append(part.upper())
+        annotation = model.model_fields[part].annotation
+        model = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+    if not names:
+        return "the configuration"
+    variable = _PREFIX + _NESTING.join(names)
+    return f"{variable}{_NESTING}*" if model is not None else variable
+
+
+def _malformed_json_variables(field: str) -> list[str]:
+    """The ``RP_<FIELD>`` and ``RP_<FIELD>__…`` variables of the environment whose text is meant as JSON (an
+    object or a list) but does not parse."""
+    prefix = f"{_PREFIX}{field.upper()}"
+    found = []
+    for name, value in os.environ.items():
+        upper = name.upper()
+        if upper != prefix and not upper.startswith(prefix + _NESTING):
+            continue
+        if value.lstrip()[:1] in ("{", "["):
+            try:
+                json.loads(value)
+            except ValueError:
+                found.append(upper)
+    return sorted(found)
+
+
+def _problems(exc: ValidationError | SettingsError) -> Iterator[str]:
+    if isinstance(exc, SettingsError):
+        field = re.search(r'field "([a-z_]+)"', str(exc))
+        if field is None:
+            yield "an RP_* variable could not be read"
+            return
+        variables = _malformed_json_variables(field[1]) or [f"{_PREFIX}{field[1].upper()}"]
+        for variable in variables:
+            yield f"{variable}: not valid JSON"
+        return
+    for error in exc.errors(include_url=False, include_context=False, include_input=False):
+        message = str(error["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
+        loc = tuple(error["loc"])
+        yield message if not loc else f"{_variable(loc)}: {message}"
+
+
+def _secrets_in_environment() -> Iterator[str]:
+    """Passwords written in the URLs of ``RP_*`` variables (``scheme://user:password@host``)."""
+    for name, value in os.environ.items():
+        if not name.upper().startswith(_PREFIX):
+            continue
+        for match in re.finditer(r"://[^:/@\s]*:([^@]+)@", value):  # SQLAlchemy's and libpq's reading
+            yield match[1]
+            yield urllib.parse.unquote(match[1])
+
+
+def configuration_error(exc: ValidationError | SettingsError) -> str:
+    """One line naming each variable in error and what is wrong with it, never the value it was given (messages
+    are pydantic's, without the input, or ours, which quote none; a password of an ``RP_*`` URL that would still
+    appear is blanked)."""
+    seen: dict[str, None] = {}
+    for problem in _problems(exc):
+        seen.setdefault(" ".join(problem.split()), None)
+    line = "; ".join(seen) or "the configuration is not valid"
+    for secret in sorted(set(_secrets_in_environment()), key=len, reverse=True):
+        if len(secret) >= 3:
+            line = line.replace(secret, "***")
+    return line
+
+
+class ConfigurationError(ValueError):
+    """The ``RP_*`` variables do not make a valid configuration; the message is one line and quotes no value."""
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """The settings of the environment (and ``overrides``); raises :class:`ConfigurationError` with one line."""
+    try:
+        return Settings(**overrides)
+    except (ValidationError, SettingsError) as exc:
+        raise ConfigurationError(configuration_error(exc)) from None
