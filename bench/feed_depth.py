@@ -23,34 +23,23 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import platform
-import statistics
 import sys
-import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
+from list_pages import Reader, database, machine, medians, organisation, principal, write_json
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from rp_api import embedded, migrate
-from rp_api.audit_chain import Keyring
-from rp_api.authz.audit import settled, take_pending
 from rp_api.authz.links import LinkResolver
-from rp_api.authz.organisations import OrganisationRegistry
-from rp_api.authz.person_guard import PersonGuard
 from rp_api.clients import Upstreams
 from rp_api.cursors import encode
 from rp_api.domain.actors import Role
-from rp_api.domain.principal import IssuerName, Principal
-from rp_api.repositories import audit as audit_repository
 from rp_api.repositories import feed
 from rp_api.services import events
-from rp_api.settings import SimulatorSettings, UpstreamSettings, as_asyncpg_url
+from rp_api.settings import SimulatorSettings, UpstreamSettings
 from rp_api.simulator.app import create_simulator_app
 from rp_api.simulator.population import build_population
 
@@ -86,137 +75,106 @@ ORDER BY i, organisation
 consecutive events names 100 persons)."""
 
 
-def _principal(organisation: Any) -> Principal:
-    return Principal(
-        organisation_type=organisation.type,
-        enterprise_number=organisation.enterprise_number,
-        organisation_name=organisation.name,
-        oa_number=None,
-        user_ssin="75050575724",
-        roles=frozenset({Role.REFERENCE_ADVISOR}),
-        issuer=IssuerName.UMAN_BCSS,
-        token_id="bench-token",  # noqa: S106 - a token's id, not a secret
-        expires_at=datetime.now(UTC),
-    )
-
-
 async def run(depth: int, rounds: int, population_size: int, explain: bool) -> dict[str, Any]:
-    server = embedded.start_embedded(Path(tempfile.mkdtemp(prefix="rp-bench-")) / "pgdata")
-    url = as_asyncpg_url(server.url)
-    await asyncio.to_thread(migrate.upgrade, url)
-    engine = create_async_engine(url)
-    registry = OrganisationRegistry.load()
-    vdab, forem = registry.find("VDAB"), registry.find("Le Forem")
-    assert vdab is not None
-    assert forem is not None
-    population = build_population(population_size)
-    persons = [
-        p
-        for p in population.persons.values()
-        if any(service == vdab.enterprise_number for service, _ in p.registrations)
-        and not p.death_date
-        and not p.replaced_by
-    ][:PERSONS]
-    if len(persons) < PERSONS:
-        raise SystemExit(f"the population of {population_size} has {len(persons)} persons registered with VDAB")
-    count = depth + PAGE
+    async with database() as engine:
+        vdab, forem = organisation("VDAB"), organisation("Le Forem")
+        population = build_population(population_size)
+        persons = [
+            p
+            for p in population.persons.values()
+            if any(service == vdab.enterprise_number for service, _ in p.registrations)
+            and not p.death_date
+            and not p.replaced_by
+        ][:PERSONS]
+        if len(persons) < PERSONS:
+            raise SystemExit(f"the population of {population_size} has {len(persons)} persons registered with VDAB")
+        count = depth + PAGE
 
-    async with engine.connect() as connection:
-        autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
-        await autocommit.execute(text("SET synchronous_commit = off"))
-        first = int(await autocommit.scalar(text("SELECT pg_current_xact_id()::text")) or 0) + 1
-        await autocommit.execute(text(MOVE_ON.format(count=int(count))))
-    async with engine.begin() as connection:
-        await connection.execute(text(DOSSIERS), {"ssins": [p.ssin for p in persons]})
-        await connection.execute(
-            text(EVENTS),
-            {"first": first, "events": count, "organisations": [vdab.enterprise_number, forem.enterprise_number]},
-        )
-    async with engine.connect() as connection:
-        autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
-        await autocommit.execute(text("VACUUM ANALYZE feed_event"))
-        await autocommit.execute(text("VACUUM ANALYZE dossier"))
-        await autocommit.execute(text("CHECKPOINT"))
-        deep_row = (
-            await autocommit.execute(
-                text(
-                    "SELECT xid::text AS xid, seq FROM feed_event WHERE organisation = :org"
-                    " ORDER BY xid, seq OFFSET :offset LIMIT 1"
-                ),
-                {"org": vdab.enterprise_number, "offset": depth - 1},
+        async with engine.connect() as connection:
+            autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            await autocommit.execute(text("SET synchronous_commit = off"))
+            first = int(await autocommit.scalar(text("SELECT pg_current_xact_id()::text")) or 0) + 1
+            await autocommit.execute(text(MOVE_ON.format(count=int(count))))
+        async with engine.begin() as connection:
+            await connection.execute(text(DOSSIERS), {"ssins": [p.ssin for p in persons]})
+            await connection.execute(
+                text(EVENTS),
+                {"first": first, "events": count, "organisations": [vdab.enterprise_number, forem.enterprise_number]},
             )
-        ).one()
-    deep_position = (int(deep_row.xid), int(deep_row.seq))
-    deep_cursor = encode(*deep_position)
-
-    keyring = Keyring.parse(Keyring.new_line("bench"))  # the audit MAC key (the service reads RP_AUDIT_KEY_FILE)
-    simulator = create_simulator_app(SimulatorSettings(population_size=population_size), population)
-    principal = _principal(vdab)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=simulator)) as http:
-        resolver = LinkResolver(
-            Upstreams.build(http, UpstreamSettings().with_base(SIMULATOR)),
-            async_sessionmaker(engine),
-            ttl_s=86_400,
-        )
-
-        async def page(after: str) -> float:
-            started = time.perf_counter()
-            async with AsyncSession(engine, expire_on_commit=False) as session, session.begin():
-                read = await events.page(
-                    session,
-                    PersonGuard(principal, session, resolver, "bench-trace"),
-                    after,
-                    limit=PAGE,
-                    self_link=f"/rp/v1/events?after={after}",
+        async with engine.connect() as connection:
+            autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            await autocommit.execute(text("VACUUM ANALYZE feed_event"))
+            await autocommit.execute(text("VACUUM ANALYZE dossier"))
+            await autocommit.execute(text("CHECKPOINT"))
+            deep_row = (
+                await autocommit.execute(
+                    text(
+                        "SELECT xid::text AS xid, seq FROM feed_event WHERE organisation = :org"
+                        " ORDER BY xid, seq OFFSET :offset LIMIT 1"
+                    ),
+                    {"org": vdab.enterprise_number, "offset": depth - 1},
                 )
-                await audit_repository.append(
-                    session, settled(take_pending(session), status=200, refusal=None), keyring=keyring
-                )
-            assert len(read.items) == PAGE, len(read.items)  # every line granted
-            return time.perf_counter() - started
+            ).one()
+        deep_position = (int(deep_row.xid), int(deep_row.seq))
+        deep_cursor = encode(*deep_position)
 
-        async def query(position: tuple[int, int]) -> float:
-            async with AsyncSession(engine) as session, session.begin():
+        simulator = create_simulator_app(SimulatorSettings(population_size=population_size), population)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=simulator)) as http:
+            resolver = LinkResolver(
+                Upstreams.build(http, UpstreamSettings().with_base(SIMULATOR)),
+                async_sessionmaker(engine),
+                ttl_s=86_400,
+            )
+            reader = Reader(engine, principal(vdab, Role.REFERENCE_ADVISOR), resolver)
+
+            async def page(after: str) -> float:
                 started = time.perf_counter()
-                found = await feed.after(session, vdab.enterprise_number, position, limit=PAGE, medical=False)
-                elapsed = time.perf_counter() - started
-            assert len(found) == PAGE
-            return elapsed
+                read = await reader(
+                    lambda session, guard: events.page(
+                        session, guard, after, limit=PAGE, self_link=f"/rp/v1/events?after={after}"
+                    )
+                )
+                assert len(read.items) == PAGE, len(read.items)  # every line granted
+                return time.perf_counter() - started
 
-        measures = {
-            "first page": lambda: page(events.START),
-            "deep page": lambda: page(deep_cursor),
-            "first page, query only": lambda: query((0, 0)),
-            "deep page, query only": lambda: query(deep_position),
-        }
-        samples: dict[str, list[float]] = {name: [] for name in measures}
-        for measure in measures.values():  # warm-up: the persons' links come into memory, the plans are cached
-            await measure()
-            await measure()
-        for _ in range(rounds):
-            for name, measure in measures.items():
-                samples[name].append(await measure())
+            async def query(position: tuple[int, int]) -> float:
+                async with AsyncSession(engine) as session, session.begin():
+                    started = time.perf_counter()
+                    found = await feed.after(session, vdab.enterprise_number, position, limit=PAGE, medical=False)
+                    elapsed = time.perf_counter() - started
+                assert len(found) == PAGE
+                return elapsed
 
-    plan: list[str] = []
-    if explain:
-        async with AsyncSession(engine) as session, session.begin():
-            result = await session.execute(
-                text("EXPLAIN (ANALYZE, BUFFERS) " + feed._AFTER),
+            # two warm-ups each: the persons' links come into memory, the plans are cached
+            seconds = await medians(
                 {
-                    "organisation": vdab.enterprise_number,
-                    "xid": str(deep_position[0]),
-                    "seq": deep_position[1],
-                    "medical": False,
-                    "limit": PAGE,
+                    "first page": lambda: page(events.START),
+                    "deep page": lambda: page(deep_cursor),
+                    "first page, query only": lambda: query((0, 0)),
+                    "deep page, query only": lambda: query(deep_position),
                 },
+                rounds,
+                warm_ups=2,
             )
-            plan = [row[0] for row in result]
-    async with engine.connect() as connection:
-        total = await connection.scalar(text("SELECT count(*) FROM feed_event"))
-    await engine.dispose()
-    server.stop()
+
+        plan: list[str] = []
+        if explain:
+            async with AsyncSession(engine) as session, session.begin():
+                result = await session.execute(
+                    text("EXPLAIN (ANALYZE, BUFFERS) " + feed._AFTER),
+                    {
+                        "organisation": vdab.enterprise_number,
+                        "xid": str(deep_position[0]),
+                        "seq": deep_position[1],
+                        "medical": False,
+                        "limit": PAGE,
+                    },
+                )
+                plan = [row[0] for row in result]
+        async with engine.connect() as connection:
+            total = await connection.scalar(text("SELECT count(*) FROM feed_event"))
     return {
-        "seconds": {name: statistics.median(values) for name, values in samples.items()},
+        "seconds": seconds,
         "events": int(total or 0),
         "plan": plan,
     }
@@ -236,28 +194,22 @@ def main() -> int:
     seconds = results["seconds"]
     ratio = seconds["deep page"] / seconds["first page"]
     query_ratio = seconds["deep page, query only"] / seconds["first page, query only"]
-    print(
-        f"machine: {platform.machine()}, CPython {platform.python_version()}, {results['events']} feed events "
-        f"(2 organisations), pages of {PAGE} at depth {args.depth}"
-    )
+    print(f"{machine()}, {results['events']} feed events (2 organisations), pages of {PAGE} at depth {args.depth}")
     for name, value in seconds.items():
         print(f"{name:<24} {value * 1000:8.2f} ms")
     print(f"depth cost: {ratio:.2f} × (target ≤ {TARGET})   query alone: {query_ratio:.2f} ×")
     if results["plan"]:
         print("\n".join(["deep query plan:", *results["plan"]]))
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(
-        json.dumps(
-            {
-                "ms": {name: round(value * 1000, 3) for name, value in seconds.items()},
-                "depth": args.depth,
-                "events": results["events"],
-                "depthRatio": ratio,
-                "queryDepthRatio": query_ratio,
-                "plan": results["plan"],
-            },
-            indent=2,
-        )
+    write_json(
+        args.output,
+        {
+            "ms": {name: round(value * 1000, 3) for name, value in seconds.items()},
+            "depth": args.depth,
+            "events": results["events"],
+            "depthRatio": ratio,
+            "queryDepthRatio": query_ratio,
+            "plan": results["plan"],
+        },
     )
     return 0 if ratio <= TARGET else 1
 

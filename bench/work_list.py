@@ -16,35 +16,22 @@ Targets: with both ≤ 2.5 × without; deep ≤ 1.5 × first (both with re-check
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import json
-import platform
-import statistics
 import sys
-import tempfile
-import time
-from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
 
+from list_pages import list_arguments, report_list, run_list
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from rp_api import cursors, embedded, migrate
-from rp_api.audit_chain import Keyring
-from rp_api.authz.audit import settled, take_pending
-from rp_api.authz.links import LinkResolver
-from rp_api.authz.organisations import OrganisationRegistry
+from rp_api import cursors
 from rp_api.authz.person_guard import PersonGuard
-from rp_api.clients.job_seeker import Registration
-from rp_api.clients.national_register import RegisteredPerson
 from rp_api.domain.actors import Role
-from rp_api.domain.principal import IssuerName, Principal
-from rp_api.repositories import audit as audit_repository
-from rp_api.schemas.work_list import RequestWorkListQuery
+from rp_api.schemas.work_list import RequestWorkList, RequestWorkListQuery
 from rp_api.services.work_lists import query_requests
-from rp_api.settings import as_asyncpg_url
+
+AUDIT_TARGET = 2.5
+DEPTH_TARGET = 1.5
 
 SEED = """
 WITH numbered AS (
@@ -74,48 +61,9 @@ SELECT count(*) FROM addressed
 """
 
 
-class _Register:
-    async def person(self, *, ssin: str, trace_id: str | None, **_: Any) -> RegisteredPerson:
-        return RegisteredPerson(ssin=ssin, given_name="An", family_name="Peeters", birth_date=date(1980, 1, 1))
-
-
-class _JobSeeker:
-    def __init__(self, service: str) -> None:
-        self.service = service
-
-    async def registrations(self, *, ssin: str, trace_id: str | None, **_: Any) -> list[Registration]:
-        return [Registration(regional_service=self.service, registration_date=date(2026, 1, 5))]
-
-
-class _Sources:
-    """Stand-ins for the two sources a regional service's access decision needs, answering at once."""
-
-    def __init__(self, service: str) -> None:
-        self.national_register = _Register()
-        self.job_seeker = _JobSeeker(service)
-
-
 async def run(rows: int, rounds: int) -> dict[str, float]:
-    server = embedded.start_embedded(Path(tempfile.mkdtemp(prefix="rp-bench-")) / "pgdata")
-    url = as_asyncpg_url(server.url)
-    await asyncio.to_thread(migrate.upgrade, url)
-    engine = create_async_engine(url)
-    registry = OrganisationRegistry.load()
-    vdab = registry.find("VDAB")
-    assert vdab is not None
-    principal = Principal(
-        organisation_type=vdab.type,
-        enterprise_number=vdab.enterprise_number,
-        organisation_name=vdab.name,
-        oa_number=None,
-        user_ssin="75050575724",
-        roles=frozenset({Role.REFERENCE_ADVISOR}),
-        issuer=IssuerName.UMAN_BCSS,
-        token_id="bench-token",  # noqa: S106 - a token's id, not a secret
-        expires_at=datetime.now(UTC),
-    )
-    async with engine.begin() as connection:
-        await connection.execute(text(SEED), {"rows": rows, "org": vdab.enterprise_number})
+    async def seed(connection: AsyncConnection, organisation: str) -> str:
+        await connection.execute(text(SEED), {"rows": rows, "org": organisation})
         await connection.execute(text("ANALYZE"))
         deep_row = (
             await connection.execute(
@@ -123,73 +71,36 @@ async def run(rows: int, rounds: int) -> dict[str, float]:
                 {"offset": max(rows - 101, 0)},
             )
         ).one()
-    deep_cursor = cursors.seal(
-        deep_row.updated_at, deep_row.id, scope=cursors.scope("queryRequests", vdab.enterprise_number)
-    )
-    keyring = Keyring.parse(Keyring.new_line("bench"))  # the audit MAC key (the service reads RP_AUDIT_KEY_FILE)
-    sources: Any = _Sources(vdab.enterprise_number)
-    resolver = LinkResolver(sources, async_sessionmaker(engine), ttl_s=86_400, memory_entries=rows * 4)
+        return cursors.seal(deep_row.updated_at, deep_row.id, scope=cursors.scope("queryRequests", organisation))
 
-    async def page(*, audited: bool, cursor: str | None) -> float:
-        started = time.perf_counter()
-        async with AsyncSession(engine, expire_on_commit=False) as session, session.begin():
-            listed = await query_requests(
-                session,
-                PersonGuard(principal, session, resolver, "bench-trace"),
-                RequestWorkListQuery(page_size=100, page=cursor),
-                "/rp/v1/requests/query",
-                audited=audited,
-            )
-            await audit_repository.append(
-                session, settled(take_pending(session), status=200, refusal=None), keyring=keyring
-            )
-        assert len(listed.items) == 100
-        listed.model_dump_json(by_alias=True, exclude_unset=True)  # the answer is written, as the endpoint does
-        return time.perf_counter() - started
+    async def read(session: AsyncSession, guard: PersonGuard, audited: bool, cursor: str | None) -> RequestWorkList:
+        return await query_requests(
+            session,
+            guard,
+            RequestWorkListQuery(page_size=100, page=cursor),
+            "/rp/v1/requests/query",
+            audited=audited,
+        )
 
-    measures = {
-        "without either": (False, None),
-        "re-check + audit": (True, None),
-        "deep, both": (True, deep_cursor),
-    }
-    samples: dict[str, list[float]] = {name: [] for name in measures}
-    for audited, cursor in measures.values():  # warm-up: the links of both pages come into memory
-        await page(audited=audited, cursor=cursor)
-    for _ in range(rounds):
-        for name, (audited, cursor) in measures.items():
-            samples[name].append(await page(audited=audited, cursor=cursor))
-    await engine.dispose()
-    server.stop()
-    return {name: statistics.median(values) for name, values in samples.items()}
+    def write(listed: RequestWorkList) -> object:  # the answer is written, as the endpoint does
+        return listed.model_dump_json(by_alias=True, exclude_unset=True)
+
+    return await run_list(rows, rounds, role=Role.REFERENCE_ADVISOR, seed=seed, read=read, write=write)
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rows", type=int, default=10_000)
-    parser.add_argument("--rounds", type=int, default=15)
-    parser.add_argument("--output", type=Path, default=Path(__file__).parent / "results" / "work_list.json")
+    parser = list_arguments(__doc__, rows=10_000, output=Path(__file__).parent / "results" / "work_list.json")
     args = parser.parse_args()
     if args.rows < 200:
         parser.error("--rows must be at least 200 (two pages of 100)")
     results = asyncio.run(run(args.rows, args.rounds))
-    audit_ratio = results["re-check + audit"] / results["without either"]
-    depth_ratio = results["deep, both"] / results["re-check + audit"]
-    print(f"machine: {platform.machine()}, CPython {platform.python_version()}, {args.rows} requests, pages of 100")
-    for name, seconds in results.items():
-        print(f"{name:<18} {seconds * 1000:8.2f} ms")
-    print(f"re-check + audit cost: {audit_ratio:.2f} × (target ≤ 2.5)   depth cost: {depth_ratio:.2f} × (target ≤ 1.5)")
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(
-        json.dumps(
-            {
-                "ms": {k: round(v * 1000, 3) for k, v in results.items()},
-                "auditRatio": audit_ratio,
-                "depthRatio": depth_ratio,
-            },
-            indent=2,
-        )
+    return report_list(
+        results,
+        lines=f"{args.rows} requests",
+        output=args.output,
+        audit_target=AUDIT_TARGET,
+        depth_target=DEPTH_TARGET,
     )
-    return 0 if audit_ratio <= 2.5 and depth_ratio <= 1.5 else 1
 
 
 if __name__ == "__main__":
