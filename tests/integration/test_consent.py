@@ -520,3 +520,22 @@ async def test_concurrent_recordings_and_withdrawals_have_one_winner(
         )
         assert sorted(r.status_code for r in withdrawn) == [200, 412], [r.text for r in withdrawn]
         assert (await c["vdab"].get(f"/consents/{winner.json()['id']}")).json()["inForce"] is False
+
+
+async def test_who_recorded_a_consent_is_told_only_to_the_insurer_inami_and_the_recorder(
+    c: dict[str, Caller], subject: Subject
+) -> None:
+    """A regional service reads whether a consent is in force, not which prevention service recorded it (that would
+    tell it of the person's employers, which the visibility table withholds from it)."""
+    dossier = await open_dossier(c, subject)
+    recorded = await c["physician"].post(f"/dossiers/{dossier}/consents", CONSENT)
+    assert recorded.status_code == 201, recorded.text
+    withdrawn = await c["physician"].post(f"/consents/{recorded.json()['id']}/withdraw", {}, **if_match(recorded))
+    assert withdrawn.status_code == 200, withdrawn.text
+    for who, told in (("vdab", False), ("coord", True), ("expert", True), ("nurse", True)):
+        listed = await c[who].get(f"/dossiers/{dossier}/consents")
+        assert listed.status_code == 200, (who, listed.text)
+        [consent] = listed.json()["items"]
+        assert consent["inForce"] is False
+        assert (consent["recordedBy"] is not None, consent["withdrawnBy"] is not None) == (told, told), who
+        assert (subject.prevention in listed.text) is told, who

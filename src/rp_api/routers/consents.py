@@ -43,11 +43,11 @@ WHO = (
 )
 
 
-def _answer(consent: Consent, status: int = 200, *, location: bool = False) -> Response:
+def _answer(guard: PersonGuard, consent: Consent, status: int = 200, *, location: bool = False) -> Response:
     headers = {"ETag": etag(consent.version)}
     if location:
         headers["Location"] = f"{API_PREFIX}/consents/{consent.id}"
-    return ModelResponse(service.view(consent), status_code=status, headers=headers)
+    return ModelResponse(service.view(consent, guard.principal), status_code=status, headers=headers)
 
 
 async def _read_again(
@@ -55,7 +55,7 @@ async def _read_again(
 ) -> Response:
     """An idempotent replay: the consent read again, as the caller may see it now (guard and audit)."""
     consent, _ = await service.load(session, guard, consent_id, operation=operation)
-    return _answer(consent, location=location)
+    return _answer(guard, consent, location=location)
 
 
 @router.post(
@@ -88,7 +88,7 @@ async def record_consent(
     dossier = await dossiers.load(session, dossier_id)
     lang = language(request.headers.get("accept-language"))
     consent = await service.record(session, guard, dossier, body, lang=lang, now=datetime.now(UTC))
-    return await idempotency.remember(_answer(consent, 201, location=True), consent.id)
+    return await idempotency.remember(_answer(guard, consent, 201, location=True), consent.id)
 
 
 @router.get(
@@ -114,7 +114,7 @@ async def list_consents(dossier_id: DossierId, session: DbSession, guard: Guarde
 )
 async def get_consent(consent_id: ConsentId, session: DbSession, guard: GuardedPerson) -> Response:
     consent, _ = await service.load(session, guard, consent_id, operation=service.GET)
-    return _answer(consent)
+    return _answer(guard, consent)
 
 
 @router.post(
@@ -145,4 +145,4 @@ async def withdraw_consent(
     require_if_match(request, consent.version)
     lang = language(request.headers.get("accept-language"))
     withdrawn = await service.withdraw(session, guard, consent, dossier, lang=lang)
-    return await idempotency.remember(_answer(withdrawn), withdrawn.id)
+    return await idempotency.remember(_answer(guard, withdrawn), withdrawn.id)

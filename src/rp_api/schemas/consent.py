@@ -89,11 +89,18 @@ class ConsentOut(ApiModel):
     form_version: str
     given_on: IsoDate
     recorded_at: IsoDateTime
-    recorded_by: RecordedBy = Field(description="The organisation and role (from the token) that recorded it.")
+    recorded_by: RecordedBy | None = Field(
+        default=None,
+        description="The organisation and role (from the token) that recorded it; null for a caller not told of it "
+        "(a prevention service other than the recorder, a regional service: the recorder would tell them of the "
+        "person's employers).",
+    )
     in_force: bool = Field(description="Recorded and not withdrawn.")
     withdrawn_at: IsoDateTime | None = Field(default=None, description="When the withdrawal was recorded.")
     withdrawn_by: str | None = Field(
-        default=None, description="The enterprise number of the organisation that recorded the withdrawal."
+        default=None,
+        description="The enterprise number of the organisation that recorded the withdrawal (null as for "
+        "`recordedBy`).",
     )
     self_: str = Field(alias="self")
 

@@ -18,8 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rp_api.authz.person_guard import PersonGuard
 from rp_api.domain import consent as rules
+from rp_api.domain.actors import OrganisationType
 from rp_api.domain.consent import ConsentAction, ConsentScope
 from rp_api.domain.policy import Action
+from rp_api.domain.principal import Principal
 from rp_api.models.dossier import Consent, Dossier
 from rp_api.problems import (
     INVALID_INPUT,
@@ -43,8 +45,21 @@ GET = "getConsent"
 WITHDRAW = "withdrawConsent"
 
 
-def view(consent: Consent) -> ConsentOut:
-    """A consent as every role that may read consents sees it (no health data in it: nothing to hide per role)."""
+def names_recorders(principal: Principal, organisation: str | None) -> bool:
+    """Whether the caller is told which organisation recorded (or withdrew) a consent: the insurer and INAMI, and
+    that organisation itself. A prevention service sees no other prevention service, a regional service no
+    prevention service (the visibility table): the recorder's identity would tell them of the person's employers."""
+    return (
+        organisation is None
+        or organisation == principal.enterprise_number
+        or (principal.organisation_type in (OrganisationType.INSURER, OrganisationType.INAMI))
+    )
+
+
+def view(consent: Consent, principal: Principal) -> ConsentOut:
+    """A consent as the caller may see it: who recorded or withdrew it only as :func:`names_recorders` allows."""
+    recorded_by = RecordedBy(enterprise_number=consent.recorded_by_organisation, role=consent.recorded_by_role)
+    withdrawn_by = consent.withdrawn_by_organisation
     return ConsentOut(
         id=consent.id,
         dossier_id=consent.dossier_id,
@@ -52,10 +67,10 @@ def view(consent: Consent) -> ConsentOut:
         form_version=consent.form_version,
         given_on=consent.given_on,
         recorded_at=consent.recorded_at,
-        recorded_by=RecordedBy(enterprise_number=consent.recorded_by_organisation, role=consent.recorded_by_role),
+        recorded_by=recorded_by if names_recorders(principal, consent.recorded_by_organisation) else None,
         in_force=rules.in_force(consent.withdrawn_at),
         withdrawn_at=consent.withdrawn_at,
-        withdrawn_by=consent.withdrawn_by_organisation,
+        withdrawn_by=withdrawn_by if names_recorders(principal, withdrawn_by) else None,
         self_=f"{API_PREFIX}/consents/{consent.id}",
     )
 
@@ -117,7 +132,7 @@ async def of_dossier(session: AsyncSession, guard: PersonGuard, dossier: Dossier
     )
     _allow(guard, ConsentAction.READ)
     return ConsentList(
-        items=[view(consent) for consent in await repository.of_dossier(session, dossier.id)],
+        items=[view(consent, guard.principal) for consent in await repository.of_dossier(session, dossier.id)],
         self_=f"{API_PREFIX}/dossiers/{dossier.id}/consents",
     )
 
