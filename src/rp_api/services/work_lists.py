@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -41,26 +41,26 @@ QUERY_REQUESTS = "queryRequests"
 QUERY_FORMS = "queryRegistrationForms"
 
 
-def _window(
-    *,
-    scope: str,
-    changed_since: datetime | None,
-    created_from: date | None,
-    created_to: date | None,
-    page: str | None,
-    page_size: int,
-) -> Window:
-    """The shared filters and the page, checked: 400 for a cursor we did not issue or days out of order."""
+def _window(query: RequestWorkListQuery | FormWorkListQuery, scope: str) -> Window:
+    """The filters both work lists share, and the page, checked: 400 for a cursor we did not issue (``scope``: the
+    list and the caller's organisation) or days out of order."""
+    created_from, created_to = query.created_from, query.created_to
     if not rules.dates_in_order(created_from, created_to):
         raise BadRequest([InputIssue(INVALID_INPUT, "createdTo is before createdFrom", None, "body", "createdTo")])
     after = None
-    if page is not None:
+    if query.page is not None:
         updated_at, item_id = cursors.unseal(
-            page, datetime.fromisoformat, uuid.UUID, scope=scope, where="body", name="page"
+            query.page, datetime.fromisoformat, uuid.UUID, scope=scope, where="body", name="page"
         )
         after = (updated_at, item_id)
     start, end = rules.created_between(created_from, created_to)
-    return Window(changed_since=changed_since, created_from=start, created_before=end, after=after, limit=page_size + 1)
+    return Window(
+        changed_since=query.changed_since,
+        created_from=start,
+        created_before=end,
+        after=after,
+        limit=query.page_size + 1,
+    )
 
 
 async def persons_of(guard: PersonGuard, ssins: Iterable[str]) -> dict[str, WorkListPerson]:
@@ -98,6 +98,19 @@ def _form_line(view: BaseModel, person: WorkListPerson) -> FormLine:
     return _line(FormLine, view, omit, **more)
 
 
+async def _granted(
+    guard: PersonGuard, people: list[tuple[str, str]], *, operation: str, resource_type: str, audited: bool
+) -> dict[str, WorkListPerson]:
+    """The page's persons the caller may see now, each re-checked and recorded (``audited`` off, benchmarks only:
+    every one, unchecked), with their names."""
+    granted: Iterable[str] = (
+        await guard.sift(people, Action.CONSULT_DOSSIER, operation=operation, resource_type=resource_type)
+        if audited
+        else {ssin for ssin, _ in people}
+    )
+    return await persons_of(guard, granted)
+
+
 async def query_requests(
     session: AsyncSession, guard: PersonGuard, query: RequestWorkListQuery, self_link: str, *, audited: bool = True
 ) -> RequestWorkList:
@@ -105,14 +118,7 @@ async def query_requests(
     as it would be built without the re-check and the audit."""
     principal = guard.principal
     scope = cursors.scope(QUERY_REQUESTS, principal.enterprise_number)
-    window = _window(
-        scope=scope,
-        changed_since=query.changed_since,
-        created_from=query.created_from,
-        created_to=query.created_to,
-        page=query.page,
-        page_size=query.page_size,
-    )
+    window = _window(query, scope)
     if query.queue is not None and not rules.may_ask_requests(
         query.queue, principal.organisation_type, principal.roles
     ):
@@ -126,12 +132,7 @@ async def query_requests(
     more = len(rows) > query.page_size
     rows = rows[: query.page_size]
     people = [(ssin, str(request.id)) for request, ssin, _ in rows]
-    granted: Iterable[str] = (
-        await guard.sift(people, Action.CONSULT_DOSSIER, operation=QUERY_REQUESTS, resource_type=REQUEST)
-        if audited
-        else {ssin for ssin, _ in people}
-    )
-    persons = await persons_of(guard, granted)
+    persons = await _granted(guard, people, operation=QUERY_REQUESTS, resource_type=REQUEST, audited=audited)
     items = [
         _line(
             RequestLine, request_service.view(guard, request, decision), rules.LINE_OMITS_REQUEST, person=persons[ssin]
@@ -153,14 +154,7 @@ async def query_forms(
     """One page of the registration forms addressed to the caller's organisation that it may read."""
     principal = guard.principal
     scope = cursors.scope(QUERY_FORMS, principal.enterprise_number)
-    window = _window(
-        scope=scope,
-        changed_since=query.changed_since,
-        created_from=query.created_from,
-        created_to=query.created_to,
-        page=query.page,
-        page_size=query.page_size,
-    )
+    window = _window(query, scope)
     if query.queue is not None and not rules.may_ask_forms(query.queue, principal.organisation_type, principal.roles):
         raise MissingPermission(f"Your role may not ask for the queue {query.queue}")
     wanted = rules.form_filter(query.status, query.routing, query.queue)
@@ -178,12 +172,7 @@ async def query_forms(
     more = len(rows) > query.page_size
     rows = rows[: query.page_size]
     people = [(ssin, str(form.id)) for form, ssin in rows]
-    granted: Iterable[str] = (
-        await guard.sift(people, Action.CONSULT_DOSSIER, operation=QUERY_FORMS, resource_type=REGISTRATION_FORM)
-        if audited
-        else {ssin for ssin, _ in people}
-    )
-    persons = await persons_of(guard, granted)
+    persons = await _granted(guard, people, operation=QUERY_FORMS, resource_type=REGISTRATION_FORM, audited=audited)
     items = [
         _form_line(registration_forms.view(guard, form), persons[ssin])
         for form, ssin in rows
