@@ -4,9 +4,10 @@ from rp_api.models.audit import AuditChainAnchor, AuditChainHead, AuditEvent, Au
 from rp_api.models.conversation import Conversation, ConversationParticipant, FeedEvent, Message, MessageRead
 from rp_api.models.dossier import Addressee, Consent, Dossier, DossierParticipant
 from rp_api.models.idempotency import IdempotencyRecord
+from rp_api.models.identity import DossierMerge, SsinReplacement
 from rp_api.models.link_cache import PersonLinkCache
 from rp_api.models.registration_form import RegistrationForm
-from rp_api.models.request import Decision, DecisionRound, HoursReport, Request
+from rp_api.models.request import Decision, DecisionRound, FollowUp, HoursReport, Request, RequestRevision
 
 __all__ = [
     "Addressee",
@@ -20,8 +21,10 @@ __all__ = [
     "Decision",
     "DecisionRound",
     "Dossier",
+    "DossierMerge",
     "DossierParticipant",
     "FeedEvent",
+    "FollowUp",
     "HoursReport",
     "IdempotencyRecord",
     "Message",
@@ -29,4 +32,6 @@ __all__ = [
     "PersonLinkCache",
     "RegistrationForm",
     "Request",
+    "RequestRevision",
+    "SsinReplacement",
 ]

@@ -52,6 +52,22 @@ class Request(Base):
     medical_conclusion: Mapped[str | None] = mapped_column(String(32))
     """compatible, notCompatible or compatibleWithConditions."""
     conclusion_remarks: Mapped[str | None] = mapped_column(Text)
+    # a trajectory's extension (prolongation) is a new request linked to the decided one it extends
+    extends_request_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("request.id"))
+
+
+class RequestRevision(Base):
+    """The content a request had before an amendment (its requester changed dates, trainings or costs before INAMI
+    decided): every earlier version is kept, the request itself always holds the latest."""
+
+    __tablename__ = "request_revision"
+
+    request_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("request.id", ondelete="CASCADE"), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    content: Mapped[Any] = mapped_column(JSONB)
+    """The amended fields as they were in this version (training project, trainings, total cost, validation)."""
+    amended_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    amended_by: Mapped[str] = mapped_column(String(10))
 
 
 class DecisionRound(Base):
@@ -88,7 +104,10 @@ class HoursReport(Base):
     """Hours performed in one training in one month; a correction is a new version, the old ones are kept."""
 
     __tablename__ = "hours_report"
-    __table_args__ = (Index("ix_hours_report_current", "request_id", "training_id", "month", "version", unique=True),)
+    __table_args__ = (
+        Index("ix_hours_report_current", "request_id", "training_id", "month", "version", unique=True),
+        Index("ix_hours_report_month_id", "month", "id"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
     request_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("request.id", ondelete="CASCADE"))
@@ -98,3 +117,29 @@ class HoursReport(Base):
     version: Mapped[int] = mapped_column(Integer)
     reported_by: Mapped[str] = mapped_column(String(10))
     reported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class FollowUp(Base):
+    """One step of a decided trajectory as the party that runs it records it (suivi du trajet, deliberation 26/060
+    §48): started, interrupted (a non-medical reason), resumed, ended, with its result. Coded values only: no free
+    text, so that no health data can slip in."""
+
+    __tablename__ = "follow_up"
+    __table_args__ = (
+        Index("ix_follow_up_request", "request_id", "occurred_on"),
+        Index("ix_follow_up_occurred_on_id", "occurred_on", "id"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+    request_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("request.id", ondelete="CASCADE"))
+    dossier_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("dossier.id", ondelete="CASCADE"))
+    event: Mapped[str] = mapped_column(String(16))
+    """started, interrupted, resumed or ended."""
+    occurred_on: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str | None] = mapped_column(String(40))
+    """For an interruption: a coded, non-medical reason."""
+    result: Mapped[str | None] = mapped_column(String(40))
+    """For an end: workResumedSameEmployer, workResumedOtherEmployer, trainingContinued, noResult…"""
+    recorded_by: Mapped[str] = mapped_column(String(10))
+    recorded_by_role: Mapped[str] = mapped_column(String(40))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
