@@ -83,6 +83,13 @@ def may_submit(organisation_type: OrganisationType, roles: frozenset[Role]) -> b
     return not roles.isdisjoint(REQUESTER_ROLES.get(organisation_type, frozenset()))
 
 
+def runs_trajectory(organisation_type: OrganisationType, roles: frozenset[Role], *, is_requester: bool) -> bool:
+    """Whether the caller runs the trajectory of a decided request (it reports its hours and records its follow-up):
+    the party that asked for it, in a role that may ask — the regional service for the trainings it asked for on a
+    registration form, the insurer for those it asked for without one."""
+    return is_requester and may_submit(organisation_type, roles)
+
+
 def needs_registration_form(organisation_type: OrganisationType) -> bool:
     """A regional service asks on a valid registration form; an insurer may ask without one."""
     return organisation_type is OrganisationType.REGIONAL_SERVICE
