@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -101,8 +101,10 @@ def simulator_app(population: Population) -> FastAPI:
 
 @pytest.fixture
 def simulator(simulator_app: FastAPI) -> SimulatorState:
-    """The in-process fake of every authentic source, reset (no latency, no fault, no calls) for each test."""
+    """The in-process fake of every authentic source, reset (no latency, no fault, no calls, every person as built)
+    for each test."""
     state: SimulatorState = simulator_app.state.simulator
+    state.population.restore()
     state.latency_ms.clear()
     state.faults.clear()
     state.calls.clear()
@@ -180,6 +182,19 @@ async def client(
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
         async with httpx.AsyncClient(transport=transport, base_url="http://rp.test") as client:
             yield client
+
+
+@pytest.fixture
+def forget_links(engine: AsyncEngine) -> Callable[[FastAPI], Awaitable[None]]:
+    """``await forget_links(app)``: the app forgets every person's links it remembers (in its memory and in the
+    PostgreSQL link cache), so that its next call sees the sources anew (after a change made in the simulator)."""
+
+    async def forget(app: FastAPI) -> None:
+        app.state.link_resolver.forget()
+        async with engine.begin() as own:
+            await own.execute(text("DELETE FROM person_link_cache"))
+
+    return forget
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
 """The simulator's HTTP interface: one route per source query (the paths the clients use), plus ``/_control``
-to set latency and faults per source and to read how many calls each source received.
+to set latency and faults per source, to read how many calls each source received, and to change the population at run
+time as the real sources would (an SSIN replaced, another insurer, other regional services, an employment ended).
 
 Each source also keeps what it received (:attr:`SimulatorState.received`: the last calls' paths, ``Legal-Context``
 headers and bodies), so that a test can check what left the platform: e.g. that eHealth's pseudonymisation never
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter, defaultdict, deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -16,6 +18,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict
+from pydantic.alias_generators import to_camel
 
 from rp_api.clients.base import LEGAL_CONTEXT_HEADER
 from rp_api.clients.blinding import CURVE, decode_point, encode_point
@@ -29,10 +32,28 @@ TRIO_DOMAIN = "trio"
 
 
 class ServiceControl(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True)
 
     latency_ms: int | None = None
     fault: Fault | None = None
+
+
+class _Control(BaseModel):
+    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True)
+
+
+class SsinReplacementControl(_Control):
+    new_ssin: str | None = None
+    """Default: a new SSIN; an SSIN the population knows: the two records are one person's."""
+
+
+class InsurerControl(_Control):
+    oa_number: int | None
+    """The insurer's OA number (``null``: affiliated nowhere)."""
+
+
+class RegistrationsControl(_Control):
+    regional_services: list[str]
 
 
 @dataclass(frozen=True)
@@ -54,6 +75,19 @@ class SimulatorState:
         self.calls: Counter[str] = Counter()
         self.received: defaultdict[str, deque[ReceivedCall]] = defaultdict(lambda: deque(maxlen=RECEIVED_KEPT))
         """Per source, its last calls (at most :data:`RECEIVED_KEPT`), oldest first."""
+
+    def replace_ssin(self, ssin: str, new_ssin: str | None = None) -> str:
+        """See :meth:`Population.replace_ssin` (the same as ``POST /_control/persons/{ssin}/replacement``)."""
+        return self.population.replace_ssin(ssin, new_ssin)
+
+    def move_insurer(self, ssin: str, oa_number: int | None) -> None:
+        self.population.move_insurer(ssin, oa_number)
+
+    def move_registrations(self, ssin: str, regional_services: list[str]) -> None:
+        self.population.move_registrations(ssin, regional_services)
+
+    def end_employment(self, ssin: str, employer: str) -> None:
+        self.population.end_employment(ssin, employer)
 
     async def answer(self, service: SimulatedService, request: Request, produce: Any) -> Response:
         """Count and keep the call, wait the latency, then fail as configured or answer ``produce()``."""
@@ -82,6 +116,7 @@ def _person_json(person: SimulatedPerson) -> dict[str, Any]:
         "birthDate": person.birth_date.isoformat(),
         "deathDate": person.death_date.isoformat() if person.death_date else None,
         "replacedBy": person.replaced_by,
+        "previousSsins": list(person.previous_ssins),
     }
 
 
@@ -198,11 +233,48 @@ def create_simulator_app(settings: SimulatorSettings | None = None, population: 
 
     @app.post("/_control/reset")
     async def reset() -> dict[str, Any]:
+        """Latency, faults and calls as configured, and every person as built (the changes below undone)."""
         state.latency_ms.clear()
         state.faults = {str(name): fault for name, fault in settings.faults.items()}
         state.calls.clear()
         state.received.clear()
+        population.restore()
         return await read_control()
+
+    def changed(apply: Callable[[], str]) -> Response:
+        """Apply a change to the population (``apply`` returns the SSIN the person now has): 200 with the person as
+        the National Register now answers; 404 for a person not (or no longer, once replaced) in the population."""
+        try:
+            ssin = apply()
+        except KeyError:
+            return JSONResponse({"title": "Not Found"}, status_code=404)
+        except ValueError as exc:
+            return JSONResponse({"title": "Bad Request", "detail": str(exc)}, status_code=400)
+        return JSONResponse(_person_json(persons[ssin]))
+
+    def then(ssin: str, change: Callable[[], None]) -> Callable[[], str]:
+        def apply() -> str:
+            change()
+            return ssin
+
+        return apply
+
+    @app.post("/_control/persons/{ssin}/replacement")
+    async def replace_ssin(ssin: str, change: SsinReplacementControl) -> Response:
+        """The National Register replaces the person's SSIN (answers the person under the new one)."""
+        return changed(lambda: population.replace_ssin(ssin, change.new_ssin))
+
+    @app.put("/_control/persons/{ssin}/insurer")
+    async def move_insurer(ssin: str, change: InsurerControl) -> Response:
+        return changed(then(ssin, lambda: population.move_insurer(ssin, change.oa_number)))
+
+    @app.put("/_control/persons/{ssin}/registrations")
+    async def move_registrations(ssin: str, change: RegistrationsControl) -> Response:
+        return changed(then(ssin, lambda: population.move_registrations(ssin, change.regional_services)))
+
+    @app.post("/_control/persons/{ssin}/employments/{employer}/end")
+    async def end_employment(ssin: str, employer: str) -> Response:
+        return changed(then(ssin, lambda: population.end_employment(ssin, employer)))
 
     population.person_of_pseudonym("", TRIO_DOMAIN)  # TRIO's pseudonyms, computed now rather than on a first call
     return app

@@ -53,6 +53,8 @@ class SimulatedPerson:
     registrations: tuple[tuple[str, date], ...] = ()
     employers: tuple[str, ...] = ()
     trio_dossier: bool = False
+    previous_ssins: tuple[str, ...] = ()
+    """The person's earlier SSINs (the National Register's history), oldest first."""
 
 
 @dataclass
@@ -66,6 +68,79 @@ class Population:
     """The seed the population was built from; the pseudonymisation domains' secret keys derive from it too."""
     _ssin_of: dict[str, dict[str, str]] = field(default_factory=dict, init=False, repr=False, compare=False)
     """Per domain, each person's pseudonym → SSIN (persons are looked up afresh: tests may replace them)."""
+    _original: dict[str, SimulatedPerson] = field(default_factory=dict, init=False, repr=False, compare=False)
+    """The persons as built, before any change made through the controls (:meth:`restore` brings them back)."""
+
+    def freeze(self) -> None:
+        """Remember the persons as they are now: what :meth:`restore` brings back."""
+        self._original = dict(self.persons)
+
+    def restore(self) -> None:
+        """Undo every change made through the controls since :meth:`freeze` (in place: the simulator's routes hold
+        this very dict)."""
+        if not self._original:
+            return
+        added = set(self.persons) - set(self._original)
+        self.persons.clear()
+        self.persons.update(self._original)
+        for ssin_of in self._ssin_of.values():
+            for pseudonym in [p for p, ssin in ssin_of.items() if ssin in added]:
+                del ssin_of[pseudonym]
+
+    def _living(self, ssin: str) -> SimulatedPerson:
+        person = self.persons.get(ssin)
+        if person is None or person.replaced_by is not None:
+            raise KeyError(ssin)
+        return person
+
+    def replace_ssin(self, ssin: str, new_ssin: str | None = None) -> str:
+        """A National Register mutation at run time: ``ssin`` is replaced by ``new_ssin`` (default: a new valid SSIN
+        of the same birth date), which carries the person on and lists the earlier SSINs. When ``new_ssin`` is a
+        person already known, the two records turn out to be one person's: the known one keeps its links and gains
+        the history (what merges two dossiers on the platform). Returns the new SSIN. ``KeyError``: no such living,
+        unreplaced person; ``ValueError``: a new SSIN equal to the old one."""
+        person = self._living(ssin)
+        if new_ssin == ssin:
+            raise ValueError("an SSIN cannot replace itself")
+        if new_ssin is None:
+            serial = 997
+            while make_ssin(person.birth_date, serial) in self.persons:
+                serial -= 1
+            new_ssin = make_ssin(person.birth_date, serial)
+        history = (*person.previous_ssins, ssin)
+        known = self.persons.get(new_ssin)
+        if known is not None:
+            if known.replaced_by is not None:
+                raise KeyError(new_ssin)
+            successor = _replace(known, previous_ssins=(*known.previous_ssins, *history))
+        else:
+            successor = _replace(person, ssin=new_ssin, previous_ssins=history)
+        self.persons[ssin] = _replace(person, replaced_by=new_ssin)
+        self.persons[new_ssin] = successor
+        for domain, ssin_of in self._ssin_of.items():
+            ssin_of[self.pseudonym(new_ssin, domain)] = new_ssin
+        return new_ssin
+
+    def move_insurer(self, ssin: str, oa_number: int | None) -> None:
+        """The person changes insurer (``None``: affiliated nowhere), from today."""
+        person = self._living(ssin)
+        since = date.today() if oa_number is not None else None
+        self.persons[ssin] = _replace(person, oa_number=oa_number, affiliated_since=since)
+
+    def move_registrations(self, ssin: str, regional_services: list[str]) -> None:
+        """The person is registered with exactly these regional services (enterprise numbers) from now on."""
+        person = self._living(ssin)
+        kept = dict(person.registrations)
+        registrations = tuple((number, kept.get(number, date.today())) for number in regional_services)
+        self.persons[ssin] = _replace(person, registrations=registrations)
+
+    def end_employment(self, ssin: str, employer: str) -> None:
+        """The person's employment with this employer ended (Dimona no longer lists it). ``KeyError``: the person
+        does not work there."""
+        person = self._living(ssin)
+        if employer not in person.employers:
+            raise KeyError(employer)
+        self.persons[ssin] = _replace(person, employers=tuple(e for e in person.employers if e != employer))
 
     def domain_key(self, domain: str) -> int:
         """The domain's secret key k (eHealth's, simulated): in [1, n − 1], derived from the seed and the domain's
@@ -165,10 +240,11 @@ def build_population(size: int = 240, seed: int = 26060) -> Population:
     moved = persons[len(regional) + 1]
     successor, _ = new_ssin()
     population.persons[moved.ssin] = _replace(moved, replaced_by=successor)
-    population.persons[successor] = _replace(moved, ssin=successor)
+    population.persons[successor] = _replace(moved, ssin=successor, previous_ssins=(moved.ssin,))
     population.replaced_ssin = moved.ssin
 
     population.unknown_ssin, _ = new_ssin()
+    population.freeze()
     return population
 
 
