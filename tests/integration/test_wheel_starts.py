@@ -13,10 +13,8 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -29,10 +27,9 @@ from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from tests.databases import OWNER, RUNTIME, as_role
+from tests.processes import START_TIMEOUT_S, STOP_TIMEOUT_S, free_port, read, start, wait_until_up
 
 INSTALL_TIMEOUT_S = 600.0  # the first run downloads the dependencies; later ones read pip's cache
-START_TIMEOUT_S = 90.0
-STOP_TIMEOUT_S = 30.0
 
 
 def _run(command: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
@@ -78,12 +75,6 @@ def test_the_install_has_no_extra_and_imports_from_itself(installed: Path, tmp_p
     assert "pip install 'rp-api[embedded]'" in embedded.stderr
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 async def _admin(server_url: URL, *statements: str) -> None:
     engine = create_async_engine(server_url.set(database="postgres"), isolation_level="AUTOCOMMIT")
     try:
@@ -120,7 +111,7 @@ def _url(url: URL) -> str:
 async def test_the_wheel_without_extras_migrates_and_serves(
     installed: Path, empty_database: Database, server_url: URL, tmp_path: Path
 ) -> None:
-    port = _free_port()
+    port = free_port()
     env = {
         "PATH": f"{installed}:/usr/bin:/bin",
         "HOME": str(tmp_path),
@@ -143,9 +134,9 @@ async def test_the_wheel_without_extras_migrates_and_serves(
         await _admin(server_url, *(f"ALTER ROLE {role} PASSWORD '{password}'" for role in (OWNER, RUNTIME)))
 
     log = tmp_path / "serve.log"
-    process = _start([str(installed / "rp-api"), "serve", "--workers", "2"], env, tmp_path, log)
+    process = start([str(installed / "rp-api"), "serve", "--workers", "2"], env, tmp_path, log)
     try:
-        health = await _wait_until_up(process, port, log)
+        health = await wait_until_up(process, port, log)
         assert health == {"status": "UP"}
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", trust_env=False) as client:
             unauthenticated = await client.get("/rp/v1/me")
@@ -157,36 +148,8 @@ async def test_the_wheel_without_extras_migrates_and_serves(
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(STOP_TIMEOUT_S)
-    output = _read(log)
+    output = read(log)
     assert returncode == -signal.SIGTERM, output  # stopped by the signal, after a graceful shutdown
     assert "with 2 worker processes" in output
     assert "Traceback" not in output
     assert "ModuleNotFoundError" not in output
-
-
-def _start(command: list[str], env: dict[str, str], cwd: Path, log: Path) -> subprocess.Popen[bytes]:
-    """The command in a session of its own (a Ctrl-C on pytest does not reach it), its output in ``log``."""
-    with log.open("wb") as err:
-        return subprocess.Popen(
-            command, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=err, stderr=err, start_new_session=True
-        )
-
-
-def _read(log: Path) -> str:
-    return log.read_text(encoding="utf-8", errors="replace")
-
-
-async def _wait_until_up(process: subprocess.Popen[bytes], port: int, log: Path) -> object:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    async with httpx.AsyncClient(trust_env=False, timeout=2) as client:
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                pytest.fail(f"rp-api serve exited with {process.returncode}:\n{_read(log)}")
-            try:
-                answer = await client.get(f"http://127.0.0.1:{port}/health")
-                if answer.status_code == 200:
-                    return answer.json()
-            except httpx.HTTPError:
-                pass
-            await asyncio.sleep(0.2)
-    pytest.fail(f"rp-api serve not up after {START_TIMEOUT_S} s:\n{_read(log)}")
