@@ -26,7 +26,7 @@ ENV PYTHONUNBUFFERED=1 \
     RP_PORT=8000 \
     RP_AUDIT_CHECKPOINT_FILE=/var/lib/rp-api/audit-checkpoints.jsonl
 USER 10001
-EXPOSE 8000
+EXPOSE 8000 9464
 # On RP_PORT, whatever it is set to when the container runs.
 HEALTHCHECK --interval=30s --timeout=3s --start-period=30s --retries=3 \
   CMD ["python", "-c", "import os, sys, urllib.request as u; port = os.environ.get('RP_PORT', '8000'); sys.exit(0 if u.urlopen(f'http://127.0.0.1:{port}/health', timeout=2).status == 200 else 1)"]

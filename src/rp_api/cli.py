@@ -1,4 +1,6 @@
-"""The ``rp-api`` command: serve, demo, migrate, openapi, and the embedded database (db start|stop|status)."""
+"""The rp-api command: serve the API (or the demo, or the source simulator), migrate the database, write the OpenAPI
+document, print a development token, purge what is past its retention, drive the embedded database, and keep the
+audit log (verify, keys)."""
 
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors import Multiprocess
 
 from rp_api import migrate
+from rp_api.http_server import BoundedHeadProtocol
 from rp_api.settings import ConfigurationError, Environment, Settings, load_settings
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
@@ -93,11 +96,18 @@ def _with_database(settings: Settings) -> Settings:
     return settings.with_embedded_server(server.url)  # serve as the runtime role, migrate as the superuser
 
 
+_HTTP: dict[str, Any] = {
+    "http": BoundedHeadProtocol,  # a request head over 64 KiB is refused (431) as it arrives
+    "log_config": None,
+    "access_log": False,
+    "server_header": False,
+    "proxy_headers": False,
+}
+"""How every server of the command speaks HTTP."""
+
+
 def _server(app: Any, host: str, port: int) -> uvicorn.Server:
-    config = uvicorn.Config(
-        app, host=host, port=port, log_config=None, access_log=False, server_header=False, proxy_headers=False
-    )
-    return uvicorn.Server(config)
+    return uvicorn.Server(uvicorn.Config(app, host=host, port=port, **_HTTP))
 
 
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -216,50 +226,92 @@ class _Workers(Multiprocess):
     """uvicorn's supervisor of worker processes (it binds the socket once, starts N workers, replaces one that
     dies, stops all on SIGINT or SIGTERM), with the stop signals of ``rp-api serve``: SIGHUP stops too (the terminal
     closed) instead of restarting the workers, a signal ignored when it started (SIGHUP under ``nohup``) stays
-    ignored, and the stop signal is remembered, to be raised again once the workers are gone."""
+    ignored, and the stop signal is remembered, to be raised again once the workers are gone. ``worker_gone`` is
+    told the process id of each worker that died or was let go (the metrics forget its gauges)."""
 
-    def __init__(self, config: uvicorn.Config, sockets: list[socket.socket]) -> None:
+    def __init__(
+        self,
+        config: uvicorn.Config,
+        sockets: list[socket.socket],
+        worker_gone: Callable[[int], None] | None = None,
+    ) -> None:
         ignored = [sig for sig in _STOP_SIGNALS if signal.getsignal(sig) is signal.SIG_IGN]
         super().__init__(config, sockets)
         for sig in ignored:
             signal.signal(sig, signal.SIG_IGN)
         self.stopped_by: int | None = None
+        self.worker_gone = worker_gone
 
     def handle_signals(self) -> None:
         for sig in tuple(self.signal_queue):
             if sig in _STOP_SIGNALS and self.stopped_by is None:
                 self.stopped_by = sig
-        super().handle_signals()
+        self._noting_workers_gone(super().handle_signals)
+
+    def keep_subprocess_alive(self) -> None:
+        self._noting_workers_gone(super().keep_subprocess_alive)
+
+    def _noting_workers_gone(self, step: Callable[[], None]) -> None:
+        before = {process.pid for process in self.processes}
+        step()
+        if self.worker_gone is not None:
+            for pid in before - {process.pid for process in self.processes}:
+                if pid is not None:
+                    self.worker_gone(pid)
 
     def handle_hup(self) -> None:
         self.should_exit.set()
 
 
-def _serve_workers(settings: Settings, workers: int) -> None:
-    """Serve with ``workers`` processes on one socket (the parent only supervises); exit 3 when a worker could not
-    start. The stop signal is then raised again, as :func:`_serve` does."""
+@contextlib.contextmanager
+def _aggregate_metrics(settings: Settings, parent: str | None) -> Iterator[Callable[[int], None] | None]:
+    """With RP_METRICS_PORT: a fresh PROMETHEUS_MULTIPROC_DIR (in ``parent``, else the temporary directory) for the
+    workers about to start, the sum of their values served on the metrics port by this (supervising) process, and
+    the directory removed at the end; yields what forgets a worker that is gone. Without it: nothing."""
+    if settings.metrics_port is None:
+        yield None
+        return
+    from rp_api import metrics
+
+    with metrics.workers_directory(parent) as directory:
+        try:
+            server = metrics.serve_aggregate(settings.host, settings.metrics_port, directory)
+        except OSError as exc:
+            typer.echo(
+                f"rp-api: refusing to start: RP_METRICS_PORT {settings.metrics_port} cannot be bound on RP_HOST: "
+                f"{exc.strerror or type(exc).__name__}",
+                err=True,
+            )
+            raise typer.Exit(code=2) from None
+        try:
+            yield functools.partial(metrics.worker_gone, directory)
+        finally:
+            server.close()
+
+
+def _serve_workers(settings: Settings, workers: int, metrics_parent: str | None = None) -> None:
+    """Serve with ``workers`` processes on one socket (the parent only supervises, and serves the workers' metrics
+    together); exit 3 when a worker could not start. The stop signal is then raised again, as :func:`_serve` does."""
     config = uvicorn.Config(
         functools.partial(_worker_app, settings),
         factory=True,
         host=settings.host,
         port=settings.port,
         workers=workers,
-        log_config=None,
-        access_log=False,
-        server_header=False,
-        proxy_headers=False,
+        **_HTTP,
     )
     previous = {sig: signal.getsignal(sig) for sig in _SUPERVISED_SIGNALS}
-    sock = config.bind_socket()
-    try:
-        supervisor = _Workers(config, sockets=[sock])
+    with _aggregate_metrics(settings, metrics_parent) as worker_gone:
+        sock = config.bind_socket()
         try:
-            supervisor.run()
+            supervisor = _Workers(config, sockets=[sock], worker_gone=worker_gone)
+            try:
+                supervisor.run()
+            finally:
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
         finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
-    finally:
-        sock.close()
+            sock.close()
     if any(process.exitcode == STARTUP_FAILURE for process in supervisor.processes):
         typer.echo("rp-api: a worker process could not start (its error is above)", err=True)
         raise typer.Exit(code=STARTUP_FAILURE)
@@ -369,20 +421,26 @@ def serve(
         ),
     ] = None,
 ) -> None:
-    """Serve the API on RP_HOST:RP_PORT against RP_DATABASE_URL (migrations are applied by `rp-api migrate`).
+    """Serve the API on RP_HOST:RP_PORT against RP_DATABASE_URL (migrations are applied by `rp-api migrate`), its
+    metrics on RP_METRICS_PORT when set.
 
     Exit 2 on a configuration error, or a database that refuses the login or does not answer within
     RP_DB_STARTUP_WAIT_S; 3 when a worker cannot start."""
+    # The metrics' multi-process directory is this command's: a fresh one for several workers (an inherited
+    # PROMETHEUS_MULTIPROC_DIR is only where it goes), none for one (before anything imports prometheus-client).
+    metrics_parent = os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None) or None
     settings = _with_database(_settings())
     _warn_without_identity_provider(settings)
     _check_audit_log_guard(settings)
     count = workers or available_cores()
     processes = f"{count} worker process{'es' if count > 1 else ''}"
     typer.echo(f"rp-api: serving http://{settings.host}:{settings.port} with {processes}", err=True)
+    if settings.metrics_port is not None:
+        typer.echo(f"rp-api: metrics on http://{settings.host}:{settings.metrics_port}/metrics", err=True)
     if count == 1:
         _serve(settings)
     else:
-        _serve_workers(settings, count)
+        _serve_workers(settings, count, metrics_parent)
 
 
 @app.command()

@@ -17,7 +17,7 @@ import asyncio
 import socket
 import ssl
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Annotated, TypeVar
 
@@ -26,6 +26,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from rp_api import metrics
 from rp_api.authz.audit import AuditRecord, refusal_of, settled, take_pending
 from rp_api.repositories import audit as audit_repository
 from rp_api.repositories.driver import began_at_database
@@ -187,7 +188,7 @@ async def unit_of_work(request: Request) -> AsyncIterator[UnitOfWork]:
             if session.new or session.dirty or session.deleted:
                 await session.flush()  # nothing left in flight: the records join the transaction, if one began
             taken = take_pending(session)
-            await audit_repository.append(session, settled(taken, status=work.status or 200, refusal=None), alone=True)
+            await _append_audit(session, settled(taken, status=work.status or 200, refusal=None))
             if began_at_database(session):
                 await session.commit()
             # else nothing was sent but the autocommitted audit append: closing the session ends it (~80 µs less)
@@ -205,8 +206,18 @@ async def _write_audit_alone(session: AsyncSession, exc: BaseException, records:
     status, refusal = refusal_of(exc)
     pending = settled(records, status=status, refusal=refusal)
     if pending:
-        await audit_repository.append(session, pending, alone=True)
+        await _append_audit(session, pending)
         await session.commit()
+
+
+async def _append_audit(session: AsyncSession, records: Sequence[AuditRecord]) -> None:
+    """The call's records appended (nothing is in flight: ``alone``), the time it took observed when there were
+    some (``rp_audit_append_duration_seconds``)."""
+    if not records:
+        return
+    began = time.perf_counter()
+    await audit_repository.append(session, records, alone=True)
+    metrics.observe_audit_append(len(records), time.perf_counter() - began)
 
 
 def session_of(request: Request) -> AsyncSession:

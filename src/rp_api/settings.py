@@ -217,6 +217,19 @@ class Settings(BaseSettings):
 
     host: str = Field(default="127.0.0.1", description="Address `rp-api serve` binds to.")
     port: int = Field(default=8000, ge=1, le=65535)
+    metrics_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="Port of the Prometheus metrics endpoint, on RP_HOST (with several workers, the aggregate of "
+        "all of them). Unset: no metrics endpoint.",
+    )
+    otlp_endpoint: HttpUrlText | None = Field(
+        default=None,
+        description="Base URL of an OpenTelemetry collector (OTLP over HTTP, e.g. http://collector:4318): spans go "
+        "to its /v1/traces. Unset: the standard OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT; "
+        "none of them: no tracing.",
+    )
 
     max_body_bytes: int = Field(default=1_048_576, ge=1024, description="Largest request body accepted.")
     http_timeout_s: float = Field(default=5.0, gt=0, description="Time bound of every outbound call.")
@@ -306,6 +319,12 @@ class Settings(BaseSettings):
         it is trusted (dev and demo)."""
         providers = (self.uman_ehealth, self.uman_bcss, self.inami_internal)
         return any(provider.enabled for provider in providers) or (self.env.is_local and self.dev_token_issuer)
+
+    @model_validator(mode="after")
+    def _metrics_on_a_port_of_their_own(self) -> Settings:
+        if self.metrics_port is not None and self.metrics_port == self.port:
+            raise ValueError("RP_METRICS_PORT must be another port than RP_PORT")
+        return self
 
     @model_validator(mode="after")
     def _two_roles(self) -> Settings:

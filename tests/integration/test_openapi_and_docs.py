@@ -31,7 +31,12 @@ def test_no_fastapi_validation_error_leaks_into_the_description(app: FastAPI) ->
     assert "HTTPValidationError" not in text
     for path_item in document["paths"].values():
         for operation in path_item.values():
-            assert "422" not in operation["responses"]
+            # invalid input is 400 badRequest; a 422 is only the reuse of an Idempotency-Key for another request
+            unprocessable = operation["responses"].get("422")
+            if unprocessable is not None:
+                assert {"$ref": "#/components/parameters/IdempotencyKey"} in operation["parameters"]
+                examples = unprocessable["content"]["application/problem+json"]["examples"]
+                assert list(examples) == ["idempotencyKeyReused"]
 
 
 def test_openapi_is_served(app: FastAPI) -> None:

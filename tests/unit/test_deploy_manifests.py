@@ -192,7 +192,14 @@ def test_the_budget_the_autoscaler_the_service_and_the_policies_select_the_pods(
     api_policy = next(p for p in policies.values() if _selects(p["podSelector"]["matchLabels"], pods))
     job_policy = next(p for p in policies.values() if _selects(p["podSelector"]["matchLabels"], migration))
     assert set(api_policy["policyTypes"]) == set(job_policy["policyTypes"]) == {"Ingress", "Egress"}
-    assert [port["port"] for rule in api_policy["ingress"] for port in rule["ports"]] == ["http"]
+    ingress = {port["port"]: rule["from"] for rule in api_policy["ingress"] for port in rule["ports"]}
+    assert set(ingress) == {"http", "metrics"}  # the API from the ingress controller, metrics from monitoring only
+    assert ingress["http"] != ingress["metrics"]
+    container_ports = {
+        p["name"]: p["containerPort"] for p in deployment["spec"]["template"]["spec"]["containers"][0]["ports"]
+    }
+    config = one(repo_root, "ConfigMap")["data"]
+    assert container_ports == {"http": int(config["RP_PORT"]), "metrics": int(config["RP_METRICS_PORT"])}
     assert job_policy["ingress"] == []
     job_ports = {port["port"] for rule in job_policy["egress"] for port in rule["ports"]}
     assert job_ports == {53, 5432}

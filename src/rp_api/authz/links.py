@@ -36,6 +36,7 @@ import structlog
 from pydantic import TypeAdapter
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from rp_api import metrics
 from rp_api.clients import Upstreams
 from rp_api.clients.base import LEGAL_CONTEXT, UpstreamBadResponse, UpstreamError, UpstreamModel
 from rp_api.clients.dimona import Employer
@@ -388,6 +389,7 @@ class LinkResolver:
         caller shares."""
         key = (source, subject)
         remembered = self._recall(key)
+        metrics.count_link_cache("memory", source, hit=remembered is not _NOT_IN_MEMORY)
         if remembered is not _NOT_IN_MEMORY:
             return cast(T, remembered)
         flight = self._in_flight.get(key)
@@ -406,24 +408,37 @@ class LinkResolver:
         return remembered[1]
 
     async def _load(self, key: tuple[str, str], fetch: Callable[[], Awaitable[Any]], shape: Any) -> Any:
+        """PostgreSQL's answer if fresh; else, under the advisory lock of this source and subject (other processes
+        and replicas asking at the same moment wait on it), PostgreSQL again — another process may have just
+        stored it — and only then the source, whose answer is stored before the lock is let go."""
         source, subject = key
-        adapter = _adapter(shape)
         now = self.clock()
         async with self.sessionmaker() as session:
             cached = await link_cache.fresh(session, source=source, subject=subject, fetched_after=now - self.ttl)
         if cached is not None:
-            payload, fetched_at = cached
-            answer = None if payload == _ABSENT else adapter.validate_python(payload)
-            self._remember(key, fetched_at, answer)
-            return answer
-        answer = await fetch()
-        payload = _ABSENT if answer is None else adapter.dump_python(answer, mode="json", by_alias=True)
-        try:
-            async with self.sessionmaker() as session, session.begin():
-                await link_cache.store(session, source=source, subject=subject, payload=payload, fetched_at=now)
-        except Exception as exc:  # the answer is still good for this request
-            log.warning("link_cache_write_failed", source=source, error_type=type(exc).__name__)
+            metrics.count_link_cache("postgresql", source, hit=True)
+            return self._recalled(key, shape, *cached)
+        async with self.sessionmaker() as session, session.begin():
+            await link_cache.lock(session, source=source, subject=subject)
+            cached = await link_cache.fresh(session, source=source, subject=subject, fetched_after=now - self.ttl)
+            if cached is not None:  # fetched by another process while this one waited for the lock
+                metrics.count_link_cache("postgresql", source, hit=True)
+                return self._recalled(key, shape, *cached)
+            metrics.count_link_cache("postgresql", source, hit=False)  # a miss is a call to the source
+            answer = await fetch()
+            payload = _ABSENT if answer is None else _adapter(shape).dump_python(answer, mode="json", by_alias=True)
+            try:
+                async with session.begin_nested():
+                    await link_cache.store(session, source=source, subject=subject, payload=payload, fetched_at=now)
+            except Exception as exc:  # the answer is still good for this request
+                log.warning("link_cache_write_failed", source=source, error_type=type(exc).__name__)
         self._remember(key, now, answer)
+        return answer
+
+    def _recalled(self, key: tuple[str, str], shape: Any, payload: Any, fetched_at: datetime) -> Any:
+        """An answer read from PostgreSQL, remembered in this process too."""
+        answer = None if payload == _ABSENT else _adapter(shape).validate_python(payload)
+        self._remember(key, fetched_at, answer)
         return answer
 
     def _remember(self, key: tuple[str, str], fetched_at: datetime, answer: Any) -> None:
@@ -471,4 +486,10 @@ def _adapter(shape: Any) -> TypeAdapter[Any]:
 def _links(ssin: str, person: RegisteredPerson | None, **found: Any) -> PersonLinks:
     if person is None:
         return PersonLinks(ssin=ssin, registered=False)
-    return PersonLinks(ssin=ssin, death_date=person.death_date, replaced_by=person.replaced_by, **found)
+    return PersonLinks(
+        ssin=ssin,
+        death_date=person.death_date,
+        replaced_by=person.replaced_by,
+        previous_ssins=person.previous_ssins,
+        **found,
+    )

@@ -11,12 +11,15 @@ Failures come in two kinds, which callers keep apart:
 - :class:`UpstreamBadResponse`: the source answered something we cannot trust (an unexpected status, a body that
   is not the documented model; the decision is a deny with 502 ``badGateway``).
 Neither carries the request or response body, so no personal data travels in an exception.
+
+Each call is timed by source and outcome, and each retry counted by source and what failed (:mod:`rp_api.metrics`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
+import time
 import uuid
 from typing import Any, TypeVar
 
@@ -25,6 +28,7 @@ import structlog
 from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic.alias_generators import to_camel
 
+from rp_api import metrics
 from rp_api.domain.legal_basis import GENERAL_CONTEXT
 
 log = structlog.get_logger(__name__)
@@ -95,6 +99,33 @@ class UpstreamClient:
         """
         if self.base_url is None:
             raise UpstreamUnavailable(self.source, "not configured")
+        began = time.perf_counter()
+        outcome = "cancelled"  # unless it ends one of the ways below
+        try:
+            answer = await self._attempts(
+                path, body, response_model, trace_id, idempotent, absent_on_404, legal_context
+            )
+            outcome = "ok" if answer is not None else "absent"
+            return answer
+        except UpstreamBadResponse:
+            outcome = "badResponse"
+            raise
+        except UpstreamUnavailable:
+            outcome = "unavailable"
+            raise
+        finally:
+            metrics.observe_upstream_call(self.source, outcome, time.perf_counter() - began)
+
+    async def _attempts(
+        self,
+        path: str,
+        body: dict[str, Any],
+        response_model: type[M],
+        trace_id: str | None,
+        idempotent: bool,
+        absent_on_404: bool,
+        legal_context: str,
+    ) -> M | None:
         attempts = 1 + (self.retries if idempotent else 0)
         for attempt in range(1, attempts + 1):
             headers = {
@@ -112,17 +143,20 @@ class UpstreamClient:
                     )
             except (httpx.TransportError, TimeoutError) as exc:
                 failure: UpstreamError = UpstreamUnavailable(self.source, type(exc).__name__)
+                reason = "timeout" if isinstance(exc, (httpx.TimeoutException, TimeoutError)) else "network"
             else:
                 if response.status_code == 404 and absent_on_404:
                     return None
                 if response.status_code >= 500 or response.status_code == 429:
                     failure = UpstreamUnavailable(self.source, f"HTTP {response.status_code}")
+                    reason = "tooManyRequests" if response.status_code == 429 else "serverError"
                 elif response.status_code != 200:
                     raise UpstreamBadResponse(self.source, f"HTTP {response.status_code}")
                 else:
                     return self._parse(response, response_model)
             if attempt < attempts:
                 log.info("upstream_retry", source=self.source, attempt=attempt, failure=failure.what)
+                metrics.count_upstream_retry(self.source, reason)
                 await asyncio.sleep(self.backoff_s * 2 ** (attempt - 1) * (0.5 + random.random()))  # noqa: S311
         log.warning("upstream_unavailable", source=self.source, failure=failure.what)
         raise failure

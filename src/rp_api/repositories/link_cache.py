@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy import bindparam, delete, func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,6 +26,17 @@ async def fresh(
         await session.execute(_FRESH, {"source": source, "subject": subject, "fetched_after": fetched_after})
     ).one_or_none()
     return None if row is None else (row.payload, row.fetched_at)
+
+
+_LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
+
+
+async def lock(session: AsyncSession, *, source: str, subject: str) -> None:
+    """Wait for, then hold until the transaction ends, the lock of one source's answer about one subject: every
+    process of every replica that finds the answer cold takes it before asking the source, so one of them asks and
+    the others then read what it stored (single flight across processes). The key is a hash: no SSIN in
+    ``pg_locks``."""
+    await session.execute(_LOCK, {"key": f"rp-api link|{source}|{subject}"})
 
 
 async def store(session: AsyncSession, *, source: str, subject: str, payload: Any, fetched_at: datetime) -> None:

@@ -20,6 +20,9 @@ HEALTH_CHECK_TIMEOUT_S = 2.0
     "/health",
     operation_id="checkHealth",
     summary="Health of the service",
+    description="`UP` (200) when the database answers within 2 seconds, `DOWN` (503, the same document) when it does "
+    "not; never cached (`Cache-Control: no-store`). For load balancers and the orchestrator's readiness and liveness "
+    "probes; it names nobody and needs no token.",
     response_model=Health,
     responses={503: {"model": Health, "description": "The service is down: its database does not answer."}},
 )

@@ -36,6 +36,23 @@ router = api_router(
 )
 DossierId = Annotated[uuid.UUID, Path(alias="dossierId")]
 FormId = Annotated[uuid.UUID, Path(alias="formId")]
+_FORM_ID = "3f0c7c9e-4d8a-4c1b-9f6e-2a9d8e7c6b5a"
+NEW_DRAFT_EXAMPLE: dict[str, Any] = {
+    "id": _FORM_ID,
+    "dossierId": "7d1e2f3a-4b5c-4d6e-8f9a-0b1c2d3e4f5a",
+    "routing": "standard",
+    "status": "draft",
+    "createdBy": {"enterpriseNumber": "0411159046", "type": "insurer", "role": "medicalAdvisor"},
+    "createdAt": "2026-11-20T09:00:00Z",
+    "updatedAt": "2026-11-20T09:00:00Z",
+    "incapacityAtLeastOneYear": True,
+    "expectations": "Training in logistics",
+    "incapacityStartDate": "2025-01-10",
+    "physicianQuestion": {"expectations": "Job coaching", "functionalCapacities": "No lifting"},
+    "self": f"/rp/v1/registrationForms/{_FORM_ID}",
+}
+"""What ``createRegistrationForm`` answers (201): a new form is a draft, seen here by the médecin-conseil who wrote
+it."""
 CHANGE_PROBLEMS: dict[int | str, dict[str, Any]] = {
     403: problem_response(
         "Only the creating organisation (or, for the target-group decision, the insurer) may do this."
@@ -59,12 +76,19 @@ def _answer(guard: PersonGuard, form: Any, status: int = 200, *, location: bool 
     "/dossiers/{dossierId}/registrationForms",
     operation_id="createRegistrationForm",
     summary="Start a registration form (insurer, occupational physician, or a regional service for routing C)",
-    description="A field the caller's role may not write (health data: `incapacityStartDate`, "
-    "`physicianQuestion.functionalCapacities`, written by physicians only) is refused with 400 naming it; "
-    "nothing is written.",
+    description="Starts a draft registration form (formulaire d'inscription) in the dossier; only the creating "
+    "organisation sees a draft, until it submits it. Who may: the person's insurer (medical advisor, "
+    "multidisciplinary team, return-to-work coordinator, administrative), the occupational physician of a "
+    "prevention service linked to the person (once the person's consent is in force, 409 "
+    "`urn:problem-type:rp:consentRequired` before), and a regional service's reference advisor (routing C: the "
+    "insurer then decides whether the person belongs to the target group); any other role 403. A field the caller's "
+    "role may not write (health data: `incapacityStartDate`, `physicianQuestion.functionalCapacities`, written by "
+    "physicians only) is refused with 400 naming it; nothing is written. Accepts `Idempotency-Key`; answers the "
+    "form with its `ETag` and `Location`.",
     status_code=201,
     response_model=RegistrationFormOut,
     responses={
+        201: {"description": "The new form, a draft.", "content": {"application/json": {"example": NEW_DRAFT_EXAMPLE}}},
         403: problem_response("The caller's role may not create a registration form."),
         409: problem_response(
             "An occupational physician's form needs the person's consent in force on the dossier "
@@ -98,6 +122,9 @@ async def _read_again(
     "/dossiers/{dossierId}/registrationForms",
     operation_id="listRegistrationForms",
     summary="The dossier's registration forms the caller may see",
+    description="The dossier's forms the caller's organisation may read: a draft only to its creator, a regional "
+    "service the valid (submitted) forms and its own, a prevention service only the forms its physician created; "
+    "each as `GET /registrationForms/{formId}` shows it.",
     response_model=RegistrationFormList,
 )
 async def list_forms(dossier_id: DossierId, session: DbSession, guard: GuardedPerson) -> Response:
@@ -111,6 +138,10 @@ async def list_forms(dossier_id: DossierId, session: DbSession, guard: GuardedPe
     "/registrationForms/{formId:uuid}",
     operation_id="getRegistrationForm",
     summary="A registration form as the caller may see it",
+    description="The form, each field as the visibility table gives it to the caller's roles, with its `ETag` (for "
+    "`PUT`, `submit`, `cancel`, `targetGroupDecision`). A form the caller's organisation may not read (another's "
+    "draft; for a regional service, a form neither valid nor its own; for a prevention service, a form it did not "
+    "create) is 404.",
     response_model=RegistrationFormOut,
 )
 async def get_form(form_id: FormId, session: DbSession, guard: GuardedPerson) -> Response:
@@ -124,9 +155,10 @@ async def get_form(form_id: FormId, session: DbSession, guard: GuardedPerson) ->
     "/registrationForms/{formId:uuid}",
     operation_id="updateRegistrationForm",
     summary="Replace the content of a draft form (If-Match required)",
-    description="A field the caller's role may not write is refused with 400 naming it, and nothing is written; "
-    "left out, it keeps what the form holds (a coordinator's update leaves the physician's functional capacities "
-    "as they are).",
+    description="The creating organisation (a creator role of it) replaces the content of its draft (409 "
+    "`urn:problem-type:rp:formNotDraft` once submitted). Requires `If-Match` with the form's `ETag`. A field the "
+    "caller's role may not write is refused with 400 naming it, and nothing is written; left out, it keeps what the "
+    "form holds (a coordinator's update leaves the physician's functional capacities as they are).",
     response_model=RegistrationFormOut,
     responses=CHANGE_PROBLEMS,
 )
@@ -173,6 +205,11 @@ async def _transition(
     "/registrationForms/{formId}/submit",
     operation_id="submitRegistrationForm",
     summary="Submit a draft: valid at once, or (routing C) awaiting the insurer's target-group decision",
+    description="The creating organisation (a creator role of it) submits its draft: a standard form is valid "
+    "(`submitted`) and reaches the person's insurer and the regional services where the person is registered; a "
+    "routing C form awaits the insurer's target-group decision. An occupational physician's form needs the "
+    "person's consent in force (409 `urn:problem-type:rp:consentRequired`). Requires `If-Match`; accepts "
+    "`Idempotency-Key`.",
     response_model=RegistrationFormOut,
     responses=CHANGE_PROBLEMS,
 )
@@ -184,6 +221,9 @@ async def submit_form(form_id: FormId, request: Request, session: DbSession, gua
     "/registrationForms/{formId}/cancel",
     operation_id="cancelRegistrationForm",
     summary="Cancel a form (its creator)",
+    description="The creating organisation (a creator role of it) cancels its form, a draft, a submitted form or "
+    "one awaiting the target-group decision (409 `urn:problem-type:rp:transitionNotAllowed` otherwise). Requires "
+    "`If-Match`; accepts `Idempotency-Key`.",
     response_model=RegistrationFormOut,
     responses=CHANGE_PROBLEMS,
 )
@@ -195,6 +235,9 @@ async def cancel_form(form_id: FormId, request: Request, session: DbSession, gua
     "/registrationForms/{formId}/targetGroupDecision",
     operation_id="decideTargetGroup",
     summary="Routing C: the insurer decides whether the person belongs to the target group",
+    description="The person's insurer (medical advisor, multidisciplinary team, return-to-work coordinator; not its "
+    "administrative) decides on a routing C form awaiting it: in the target group, the form is valid (`submitted`); "
+    "not, it is `notInTargetGroup`. Requires `If-Match`; accepts `Idempotency-Key`.",
     response_model=RegistrationFormOut,
     responses=CHANGE_PROBLEMS,
 )

@@ -64,6 +64,11 @@ class Statistics(ApiModel):
     "/statistics",
     operation_id="getStatistics",
     summary="Anonymous statistics of requests (INAMI)",
+    description="For INAMI (any working role; another organisation gets 403 `missingPermission`). Requests per month "
+    "of submission from `from` to `to` (months, `YYYY-MM`, both included; `to` before `from` is 400), counted by "
+    "type and outcome, by insurer and by regional service. No SSIN, no person: every cell below the threshold (5) "
+    "is suppressed (`count` null, `suppressed` true), and a month's three tables are suppressed together so that no "
+    "suppressed cell can be given back by totals.",
     response_model=Statistics,
 )
 async def get_statistics(

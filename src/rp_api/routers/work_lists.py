@@ -33,6 +33,14 @@ router = api_router(
     "/requests/query",
     operation_id="queryRequests",
     summary="The requests addressed to the caller's organisation (its work list), by status, type or queue",
+    description="The requests work routing addressed to the caller's organisation (requester, the person's insurer, "
+    "the regional services where the person is registered, the prevention service whose physician wrote the form, "
+    "INAMI once a request reaches it), oldest change first, in keyset pages (`pageSize` 1-100, `page`: the sealed "
+    "`next` of the previous page). Filters combine: `status`, `type`, `changedSince`, `createdFrom`/`createdTo` and "
+    "a `queue` naming one party's next step (`awaitingInsurerValidation`, `atInami`, `awaitingMedicalAdvice` — the "
+    "insurer's physicians and INAMI's medical inspector only, else 403). Each line is the request as "
+    "`GET /requests/{requestId}` shows it to the caller, plus the person (`ssin`, name), without health data for "
+    "anyone. Every working role may ask; an auditor's or a list manager's token is 403.",
     response_model=RequestWorkList,
 )
 async def query_requests(query: RequestWorkListQuery, session: DbSession, guard: GuardedList) -> Response:
@@ -44,6 +52,14 @@ async def query_requests(query: RequestWorkListQuery, session: DbSession, guard:
     "/registrationForms/query",
     operation_id="queryRegistrationForms",
     summary="The registration forms addressed to the caller's organisation that it may read (its work list)",
+    description="The forms work routing addressed to the caller's organisation that it may read (a draft only to its "
+    "creator; a regional service the valid forms and its own; a prevention service only the forms its physician "
+    "created), oldest change first, in keyset pages (`pageSize` 1-100, `page`: the sealed `next` of the previous "
+    "page). Filters combine: `status`, `routing`, `changedSince`, `createdFrom`/`createdTo` and a `queue` "
+    "(`awaitingTargetGroupDecision` — the insurer's medical advisor, multidisciplinary team and coordinator; "
+    "`registeredWithMe` — regional services; else 403). Each line is the form as `GET /registrationForms/{formId}` "
+    "shows it to the caller, plus the person, without health data for anyone. Every working role may ask; an "
+    "auditor's or a list manager's token is 403.",
     response_model=FormWorkList,
 )
 async def query_registration_forms(query: FormWorkListQuery, session: DbSession, guard: GuardedList) -> Response:
