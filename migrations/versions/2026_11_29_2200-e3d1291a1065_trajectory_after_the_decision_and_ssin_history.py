@@ -6,8 +6,9 @@ because both SSINs of a replacement had one (its id still leads to the survivor)
 
 ``request.extends_request_id``: an extension (prolongation) is a new request linked to the decided one it extends.
 ``request_revision``: the content a request had before each amendment. ``follow_up``: the steps of a decided
-trajectory (started, interrupted, resumed, ended, result), coded values only. ``ix_hours_report_month_id``: the
-hours lists by month or period, keyset-paged.
+trajectory (started, interrupted, resumed, ended, result), coded values only, listed by their date or by when they
+were recorded. ``ix_hours_report_month_id``: the hours lists by month or period, keyset-paged.
+``ix_feed_event_dossier``: a merge moves a dossier's feed events (and retention deletes them) without a scan.
 
 Revision ID: e3d1291a1065
 Revises: e7a3c9d1f482
@@ -91,11 +92,15 @@ def upgrade() -> None:
     )
     op.create_index("ix_follow_up_request", "follow_up", ["request_id", "occurred_on"], unique=False)
     op.create_index("ix_follow_up_occurred_on_id", "follow_up", ["occurred_on", "id"], unique=False)
+    op.create_index("ix_follow_up_recorded_at_id", "follow_up", ["recorded_at", "id"], unique=False)
     op.create_index("ix_hours_report_month_id", "hours_report", ["month", "id"], unique=False)
+    op.create_index("ix_feed_event_dossier", "feed_event", ["dossier_id"], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index("ix_feed_event_dossier", table_name="feed_event")
     op.drop_index("ix_hours_report_month_id", table_name="hours_report")
+    op.drop_index("ix_follow_up_recorded_at_id", table_name="follow_up")
     op.drop_index("ix_follow_up_occurred_on_id", table_name="follow_up")
     op.drop_index("ix_follow_up_request", table_name="follow_up")
     op.drop_table("follow_up")

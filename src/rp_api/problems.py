@@ -233,17 +233,6 @@ class BadGateway(Problem):
     default_detail = "An authentic source answered something that cannot be used; access is denied"
 
 
-class ReplacedSsin(Problem):
-    """CBSS problem: the SSIN was replaced by another one in the National Register (the dossier follows)."""
-
-    type = "urn:problem-type:cbss:input-validation:replacedSsin"
-    title = "SSIN has been replaced"
-    status = 400
-
-    def __init__(self, replaced_by: str) -> None:
-        super().__init__("The SSIN has been replaced; use replacedBy", extensions={"replacedBy": replaced_by})
-
-
 class RpProblem(Problem):
     """API RP's own problem types, ``urn:problem-type:rp:<name>``, titled in the caller's language."""
 

@@ -38,7 +38,9 @@ OLD_COLUMNS = [
 ]  # fmt: skip
 """The CSV's columns before issue 17, in their order: they stay first."""
 NEW_COLUMNS = ["givenName", "familyName", "trainingProject", "providers", "trainingTitles", "totalCost", "motivation"]
+NEW_COLUMNS += ["extends"]  # issue 18: the decision on an extension names the request it extends
 LINE_FIELDS = {*OLD_COLUMNS, "givenName", "familyName", "trainingProject", "trainings", "totalCost", "motivation"}
+LINE_FIELDS |= {"extends"}
 """Every field of a JSON line, and nothing else."""
 HEALTH_KEYS = {"medicalInformation", "medicalAdvice", "incapacityStartDate", "functionalCapacities"}
 

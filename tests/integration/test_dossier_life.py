@@ -1,12 +1,14 @@
-"""The dossier's life on the real database: the repository's SQL agrees with the pure rule on every row of its table,
-and the whole flow through the HTTP API (a trajectory that ends closes the dossier, a new form reopens it, the
-person's insurer or INAMI closes it explicitly, and the status filter of ``dossiers/query`` follows)."""
+"""The dossier's life on the real database: the repository's SQL agrees with the pure rule on every row of its table
+(its requests' follow-ups included), and the whole flow through the HTTP API (a trajectory that ends closes the
+dossier, a new form reopens it, the person's insurer or INAMI closes it explicitly, and the status filter of
+``dossiers/query`` follows; the end recorded by the follow-up: tests/integration/test_follow_up.py)."""
 
 from __future__ import annotations
 
 import dataclasses
 import itertools
 import uuid
+from datetime import date, timedelta
 from typing import Any
 
 import httpx
@@ -18,10 +20,12 @@ from rp_api.authz.organisations import OrganisationRegistry
 from rp_api.db import create_sessionmaker
 from rp_api.demo import DEMO_FORMS, seed_demo_data
 from rp_api.domain.dossiers import DossierStatus
+from rp_api.domain.follow_up import FollowUpEvent
 from rp_api.domain.forms import FormStatus
+from rp_api.domain.requests import RequestStatus
 from rp_api.models.dossier import Dossier
 from rp_api.models.registration_form import RegistrationForm
-from rp_api.models.request import Request
+from rp_api.models.request import FollowUp, Request
 from rp_api.repositories import dossiers as dossier_repository
 from rp_api.simulator.population import Population, SimulatedPerson
 from tests.integration.test_dossiers_and_forms import CONTENT, Caller
@@ -67,10 +71,11 @@ async def _build(session: AsyncSession, index: int, case: Case, *, ended_before:
                 created_by_role="returnToWorkCoordinator",
             )
         )
-    for status, on in case.requests:
+    for index, (status, on) in enumerate(case.requests):
+        request_id = uuid.uuid4()
         await session.execute(
             insert(Request).values(
-                id=uuid.uuid4(),
+                id=request_id,
                 dossier_id=dossier_id,
                 registration_form_id=None if on is None else forms[on],
                 type="coaching",
@@ -81,6 +86,20 @@ async def _build(session: AsyncSession, index: int, case: Case, *, ended_before:
                 requester_role="returnToWorkCoordinator",
             )
         )
+        for day, event in enumerate(case.steps_of(index)):
+            await session.execute(
+                insert(FollowUp).values(
+                    id=uuid.uuid4(),
+                    request_id=request_id,
+                    dossier_id=dossier_id,
+                    event=event,
+                    occurred_on=date(2026, 3, 1) + timedelta(days=day),
+                    reason="other" if event is FollowUpEvent.INTERRUPTED else None,
+                    result="noResult" if event is FollowUpEvent.ENDED else None,
+                    recorded_by=CLOSER,
+                    recorded_by_role="returnToWorkCoordinator",
+                )
+            )
     return dossier_id
 
 
@@ -111,6 +130,13 @@ async def test_the_sql_agrees_with_the_pure_rule_on_every_row(connection: AsyncC
             assert row.closed_at == before, case  # a dossier that stays closed keeps the time it closed
     assert not disagreements, disagreements
     assert len(built) > 300
+    # The follow-up is part of the rule: some dossiers closed by a recorded end, others kept active by a running one.
+    followed = {
+        case.life().status
+        for case, _, _ in built
+        if any(status is RequestStatus.APPROVED and case.steps_of(i) for i, (status, _) in enumerate(case.requests))
+    }
+    assert followed == {DossierStatus.ACTIVE, DossierStatus.CLOSED}
 
 
 async def test_touch_writes_the_pending_change_it_reads(connection: AsyncConnection) -> None:

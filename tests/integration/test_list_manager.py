@@ -33,6 +33,7 @@ REGIONAL_SERVICES = ("VDAB", "Forem", "Actiris", "ADG")
 NOT_NAMING_ONE_PERSON: dict[str, tuple[str, str, int]] = {
     "listDecisions": ("GET", f"/decisions?week={WEEK}", 200),
     "listHours": ("GET", f"/hoursLists?month={MONTH}", 200),
+    "listFollowUps": ("GET", "/followUps?from=2026-09-01", 200),
     "getMe": ("GET", "/me", 200),
     "queryDossiers": ("POST", "/dossiers/query", 403),
     "readEvents": ("GET", "/events?after=0", 403),

@@ -33,7 +33,10 @@ from tests.token_factory import TokenFactory
 
 NOT_ABOUT_ONE_PERSON = {"checkHealth", "getMe", "queryAuditEvents", "getStatistics"}
 """Operations that reveal nothing about a person (statistics are anonymous, small cells suppressed)."""
-LISTS = {"queryDossiers", "listDecisions", "listHours", "readEvents", "queryRequests", "queryRegistrationForms"}
+LISTS = {
+    "queryDossiers", "listDecisions", "listHours", "listFollowUps", "readEvents", "queryRequests",
+    "queryRegistrationForms",
+}  # fmt: skip
 """Operations that list whatever the caller's organisation may see: tested line by line in test_list_lines_*."""
 TODAY = datetime.now(UTC).date().isoformat()
 REGISTRY = OrganisationRegistry.load()
@@ -205,6 +208,28 @@ async def _mark_read(who: Caller, w: World, **headers: str) -> httpx.Response:
     return await who.post(f"/conversations/{w.ids['conversation']}/read", {"upTo": w.ids["message"]}, **headers)
 
 
+FOLLOW_UP = {"event": "started", "occurredOn": "2026-09-01"}
+"""A follow-up step within the period of :func:`decision`'s approval."""
+
+
+async def _record_follow_up(who: Caller, w: World, **headers: str) -> httpx.Response:
+    request_id = await w.approved_training()
+    return await who.post(f"/requests/{request_id}/followUps", FOLLOW_UP, **headers)
+
+
+async def _resume_before_start(who: Caller, w: World, **headers: str) -> httpx.Response:
+    request_id = await w.approved_training()
+    return await who.post(f"/requests/{request_id}/followUps", {**FOLLOW_UP, "event": "resumed"}, **headers)
+
+
+async def _get_follow_up(who: Caller, w: World, **headers: str) -> httpx.Response:
+    if "followUp" not in w.ids:
+        recorded = await _record_follow_up(w.callers["vdab"], w)
+        assert recorded.status_code == 201, recorded.text
+        w.ids["followUp"] = recorded.json()["id"]
+    return await who.get(f"/requests/{w.ids['training']}/followUps/{w.ids['followUp']}", **headers)
+
+
 CONSENT = {"scope": "occupationalPhysicianContact", "formVersion": "RP-2026.1", "givenOn": "2026-01-15"}
 
 
@@ -218,6 +243,30 @@ async def _withdraw_withdrawn_consent(who: Caller, w: World, **headers: str) -> 
     withdrawn = await who.post(f"/consents/{w.ids['consent']}/withdraw", {}, **w.if_match("consent"))
     assert withdrawn.status_code == 200, withdrawn.text
     return await who.post(f"/consents/{w.ids['consent']}/withdraw", {}, **{"If-Match": withdrawn.headers["ETag"]})
+
+
+async def _amend(who: Caller, w: World, **headers: str) -> httpx.Response:
+    """The requester's amendment (a JSON merge patch) of a request not yet decided, with its ETag."""
+    return await _patch(who, w.ids["training"], w.etags["training"], **headers)
+
+
+async def _amend_decided(who: Caller, w: World, **headers: str) -> httpx.Response:
+    request_id = await w.approved_training()
+    current = await w.callers["vdab"].get(f"/requests/{request_id}")
+    return await _patch(who, request_id, current.headers["ETag"], **headers)
+
+
+async def _patch(who: Caller, request_id: str, etag: str, **headers: str) -> httpx.Response:
+    return await who.client.patch(
+        f"/rp/v1/requests/{request_id}",
+        json={"trainingProject": "Logistics, amended"},
+        headers={**who.headers, "If-Match": etag, **headers},
+    )
+
+
+async def _extend(who: Caller, w: World, **headers: str) -> httpx.Response:
+    request_id = await w.approved_training()
+    return await who.post(f"/requests/{request_id}/extensions", {"trainings": [TRAINING]}, **headers)
 
 
 ROWS: dict[str, Row] = {
@@ -336,9 +385,23 @@ ROWS: dict[str, Row] = {
         idempotent=True,
         needs=("direct", "training"),
     ),
-    "reportHours": Row(
-        _report_hours, "vdab", weaker=("coord", 403), unlinked_status=403, idempotent=True, needs=("training",)
+    "reportHours": Row(_report_hours, "vdab", weaker=("coord", 403), idempotent=True, needs=("training",)),
+    "recordFollowUp": Row(
+        _record_follow_up,
+        "vdab",
+        201,
+        weaker=("coord", 403),
+        workflow=_resume_before_start,
+        idempotent=True,
+        needs=("training",),
     ),
+    "getFollowUps": Row(
+        _get(lambda w: f"/requests/{w.ids['training']}/followUps"),
+        "vdab",
+        weaker=("vdabLists", 403),
+        needs=("training",),
+    ),
+    "getFollowUp": Row(_get_follow_up, "vdab", weaker=("vdabLists", 403), needs=("training",)),
     "createConversation": Row(
         _post(
             lambda w: f"/dossiers/{w.ids['dossier']}/conversations",
@@ -384,6 +447,18 @@ ROWS: dict[str, Row] = {
         workflow=_withdraw_withdrawn_consent,
         idempotent=True,
         needs=("consent",),
+    ),
+    "amendRequest": Row(
+        _amend, "vdab", weaker=("coord", 403), workflow=_amend_decided, idempotent=True, needs=("training",)
+    ),
+    "extendRequest": Row(
+        _extend,
+        "vdab",
+        201,
+        weaker=("coord", 403),
+        workflow=_post(lambda w: f"/requests/{w.ids['training']}/extensions", lambda w: {"trainings": [TRAINING]}),
+        idempotent=True,
+        needs=("training",),
     ),
 }
 
@@ -495,10 +570,7 @@ async def test_unlinked_caller_gets_404_and_one_denial(
 ) -> None:
     row = ROWS[operation]
     await world.need(*row.needs)
-    stranger = "strangerPrevention" if operation == "reportHours" else "stranger"
-    if operation == "recordDecisionRound":
-        stranger = "stranger"
-    response = await row.call(callers[stranger], world)
+    response = await row.call(callers["stranger"], world)
     assert response.status_code == row.unlinked_status, response.text
     assert world.ssin not in response.text
     assert await records_of(connection, response) == [
@@ -686,42 +758,43 @@ async def test_dossier_query_rechecks_each_dossier(
     assert [r[2:5] for r in await records_of(connection, gone)] == [("deny", "noLink", 200)]
 
 
-# --- a replaced SSIN is told only to those linked under the new one --------------------------------------------------
+# --- a replaced SSIN is followed only for those linked under the new one ----------------------------------------------
 @pytest.mark.parametrize(
-    ("organisation", "role", "status"),
+    ("organisation", "role", "linked"),
     [
-        ("INAMI", "socialExpert", 400),
-        ("insurerOfThePerson", "returnToWorkCoordinator", 400),
-        ("otherInsurer", "returnToWorkCoordinator", 404),
-        ("VDAB", "referenceAdvisor", 404),
-        ("Idewe", "occupationalPhysician", 404),
+        ("INAMI", "socialExpert", True),
+        ("insurerOfThePerson", "returnToWorkCoordinator", True),
+        ("otherInsurer", "returnToWorkCoordinator", False),
+        ("VDAB", "referenceAdvisor", False),
+        ("Idewe", "occupationalPhysician", False),
     ],
 )
-async def test_replaced_by_goes_only_to_an_organisation_linked_under_the_new_ssin(
+async def test_a_replaced_ssin_is_followed_only_for_an_organisation_linked_under_the_new_one(
     organisation: str,
     role: str,
-    status: int,
+    linked: bool,
     client: httpx.AsyncClient,
     tokens: TokenFactory,
     population: Population,
     connection: AsyncConnection,
 ) -> None:
+    """A lookup of a replaced SSIN (the person has no dossier): a caller linked under the new SSIN is answered as
+    for the new one (no dossier: 404) and recorded under it; anyone else gets the unlinked caller's 404, recorded
+    under the SSIN it named. Neither answer names the new SSIN."""
     old = population.persons[population.replaced_ssin]
+    assert old.replaced_by
     insurers = {100: "CM", 200: "UNMN", 300: "Solidaris", 400: "LM", 500: "OZ", 600: "CAAMI", 900: "HR Rail"}
     own = insurers[old.oa_number or 100]
     name = {"insurerOfThePerson": own, "otherInsurer": "CM" if own != "CM" else "Solidaris"}.get(
         organisation, organisation
     )
     response = await Caller(client, tokens.token(name, [role])).post("/dossiers", {"ssin": old.ssin})
-    assert response.status_code == status, response.text
-    if status == 400:
-        assert response.json()["replacedBy"] == old.replaced_by
-    else:
-        assert old.replaced_by not in response.text
-        assert response.json()["type"] == "urn:problem-type:belgif:resourceNotFound"
+    assert response.status_code == 404, response.text
+    assert old.replaced_by not in response.text
+    assert response.json()["type"] == "urn:problem-type:belgif:resourceNotFound"
     [(ssin, _, outcome, reason, recorded, _)] = await records_of(connection, response)
-    assert (ssin, outcome, recorded) == (old.ssin, "deny", status)
-    assert reason == ("replacedSsin" if status == 400 else "noLink")
+    assert (ssin, outcome, recorded) == ((old.replaced_by, "deny", 404) if linked else (old.ssin, "deny", 404))
+    assert reason == ("notFound" if linked else "noLink")
 
 
 # --- the person's access report is the list of calls made about the person -------------------------------------------

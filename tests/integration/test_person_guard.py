@@ -120,15 +120,17 @@ async def test_inami_sees_the_deceased(probe: httpx.AsyncClient, tokens: TokenFa
     assert response.status_code == 200
 
 
-async def test_replaced_ssin_answers_the_new_one(
-    probe: httpx.AsyncClient, tokens: TokenFactory, population: Population
+async def test_a_replaced_ssin_is_followed_to_the_new_one(
+    probe: httpx.AsyncClient, tokens: TokenFactory, population: Population, connection: AsyncConnection
 ) -> None:
+    """INAMI (linked to everyone) naming an old SSIN is decided on the SSIN that replaces it, and recorded under that
+    one; nothing in the answer names it."""
     old = population.persons[population.replaced_ssin]
     response = await call(probe, tokens.token("INAMI", ["socialExpert"]), old.ssin)
-    assert response.status_code == 400
-    body = response.json()
-    assert body["type"] == "urn:problem-type:cbss:input-validation:replacedSsin"
-    assert body["replacedBy"] == old.replaced_by
+    assert response.status_code == 200, response.text
+    assert response.json() == {"reason": "inamiMission"}
+    assert str(old.replaced_by) not in response.text
+    assert [(s, o, r) for s, o, r in await audit_rows(connection)] == [(old.replaced_by, "permit", "inamiMission")]
 
 
 async def test_linked_caller_without_the_role_is_403(

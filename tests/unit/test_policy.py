@@ -244,29 +244,38 @@ def test_reasons(name: str, caller: Caller, role: Role, links: PersonLinks, allo
     assert (decision.allowed, decision.reason) == (allowed, reason)
 
 
-def test_replaced_ssin_names_its_successor_to_inami() -> None:
+def test_a_replaced_ssin_is_decided_on_its_successor_for_inami() -> None:
     successor = PersonLinks(NEW_SSIN)
-    decision = decide(INAMI, Action.CONSULT_DOSSIER, PersonLinks(SSIN, replaced_by=NEW_SSIN), successor)
-    assert (decision.reason, decision.replaced_by) == (Reason.REPLACED_SSIN, NEW_SSIN)
+    expert = Caller(INAMI.organisation_type, INAMI.enterprise_number, None, frozenset({Role.SOCIAL_EXPERT}))
+    decision = decide(expert, Action.CONSULT_DOSSIER, PersonLinks(SSIN, replaced_by=NEW_SSIN), successor)
+    assert (decision.allowed, decision.reason, decision.replaced_by) == (True, Reason.INAMI_MISSION, NEW_SSIN)
 
 
 @pytest.mark.parametrize(
-    ("caller", "successor", "reason"),
+    ("caller", "successor", "allowed", "reason"),
     [
-        (CM, PersonLinks(NEW_SSIN, insurer_oa_number=100), Reason.REPLACED_SSIN),
-        (CM, PersonLinks(NEW_SSIN, insurer_oa_number=300), Reason.NO_LINK),
-        (SOLIDARIS, PersonLinks(NEW_SSIN, insurer_oa_number=100), Reason.NO_LINK),
-        (VDAB, PersonLinks(NEW_SSIN, regional_services=frozenset({VDAB.enterprise_number})), Reason.REPLACED_SSIN),
-        (VDAB, PersonLinks(NEW_SSIN), Reason.NO_LINK),
-        (IDEWE, PersonLinks(NEW_SSIN, insurer_oa_number=100), Reason.NO_LINK),
-        (CM, PersonLinks(NEW_SSIN, registered=False), Reason.NO_LINK),
-        (CM, PersonLinks(NEW_SSIN, insurer_oa_number=100, death_date=date(2026, 1, 2)), Reason.DECEASED),
-        (CM, None, Reason.NO_LINK),
+        (CM, PersonLinks(NEW_SSIN, insurer_oa_number=100), True, Reason.INSURER_AFFILIATION),
+        (CM, PersonLinks(NEW_SSIN, insurer_oa_number=300), False, Reason.NO_LINK),
+        (SOLIDARIS, PersonLinks(NEW_SSIN, insurer_oa_number=100), False, Reason.NO_LINK),
+        (
+            VDAB,
+            PersonLinks(NEW_SSIN, regional_services=frozenset({VDAB.enterprise_number})),
+            True,
+            Reason.REGIONAL_REGISTRATION,
+        ),
+        (VDAB, PersonLinks(NEW_SSIN), False, Reason.NO_LINK),
+        (IDEWE, PersonLinks(NEW_SSIN, insurer_oa_number=100), False, Reason.NO_LINK),
+        (CM, PersonLinks(NEW_SSIN, registered=False), False, Reason.NO_LINK),
+        (CM, PersonLinks(NEW_SSIN, insurer_oa_number=100, death_date=date(2026, 1, 2)), False, Reason.DECEASED),
+        (CM, PersonLinks(NEW_SSIN, insurer_oa_number=100, replaced_by="85073003524"), False, Reason.NO_LINK),
+        (CM, None, False, Reason.NO_LINK),
     ],
 )
-def test_replaced_ssin_is_told_only_to_an_organisation_linked_under_the_new_one(
-    caller: Caller, successor: PersonLinks | None, reason: Reason
+def test_a_replaced_ssin_is_followed_only_for_an_organisation_linked_under_the_new_one(
+    caller: Caller, successor: PersonLinks | None, allowed: bool, reason: Reason
 ) -> None:
+    """A caller linked under the SSIN that replaces the one named is decided on that SSIN's links, and the decision
+    names it (the call goes on about it); anyone else gets the unlinked caller's answer, and no successor."""
     who = Caller(caller.organisation_type, caller.enterprise_number, caller.oa_number, frozenset({Role.ADMINISTRATIVE}))
     if caller.organisation_type is OrganisationType.REGIONAL_SERVICE:
         who = Caller(who.organisation_type, who.enterprise_number, who.oa_number, frozenset({Role.REFERENCE_ADVISOR}))
@@ -274,9 +283,16 @@ def test_replaced_ssin_is_told_only_to_an_organisation_linked_under_the_new_one(
     decision = decide(
         who, Action.CONSULT_DOSSIER, PersonLinks(SSIN, replaced_by=NEW_SSIN, insurer_oa_number=100), successor
     )
-    assert not decision.allowed
-    assert decision.reason is reason
-    assert decision.replaced_by == (NEW_SSIN if reason is Reason.REPLACED_SSIN else None)
+    assert (decision.allowed, decision.reason) == (allowed, reason)
+    linked_under_the_new_one = reason is not Reason.NO_LINK
+    assert decision.replaced_by == (NEW_SSIN if linked_under_the_new_one else None)
+
+
+def test_a_linked_caller_whose_role_may_not_act_is_refused_on_the_successor_too() -> None:
+    coordinator = Caller(CM.organisation_type, CM.enterprise_number, CM.oa_number, frozenset({Role.ADMINISTRATIVE}))
+    successor = PersonLinks(NEW_SSIN, insurer_oa_number=100)
+    decision = decide(coordinator, Action.CONSULT_HEALTH_DATA, PersonLinks(SSIN, replaced_by=NEW_SSIN), successor)
+    assert (decision.allowed, decision.reason, decision.replaced_by) == (False, Reason.ROLE_NOT_ALLOWED, NEW_SSIN)
 
 
 @pytest.mark.parametrize(
@@ -439,3 +455,20 @@ def test_policy_agrees_with_the_oracle_on_random_link_graphs(
     caller: Caller, action: Action, links: PersonLinks
 ) -> None:
     assert decide(caller, action, links).allowed == oracle(caller, action, links)
+
+
+@given(caller=random_callers, action=st.sampled_from(Action), links=random_links)
+def test_a_replaced_ssin_gets_its_successors_answer_on_random_link_graphs(
+    caller: Caller, action: Action, links: PersonLinks
+) -> None:
+    """Naming the old SSIN of a person is naming the person: the same answer as for the SSIN that replaces it."""
+    successor = PersonLinks(
+        NEW_SSIN,
+        registered=links.registered,
+        death_date=links.death_date,
+        insurer_oa_number=links.insurer_oa_number,
+        regional_services=links.regional_services,
+        employments=links.employments,
+    )
+    old = PersonLinks(SSIN, replaced_by=NEW_SSIN)
+    assert decide(caller, action, old, successor).allowed == oracle(caller, action, successor)

@@ -84,7 +84,7 @@ async def authenticate_working_role(
     return principal
 
 
-LISTS = frozenset({"listDecisions", "listHours"})
+LISTS = frozenset({"listDecisions", "listHours", "listFollowUps"})
 """The operations of a list manager's lists (deliberation 26/060 §48: the decision list, JSON or CSV, and the hours
 list): the only ones, with ``getMe``, that a token holding no working role but ``listManager`` may call."""
 LIST_MANAGER_READS_LISTS = "A list manager reads the decision and hours lists only"

@@ -16,6 +16,12 @@ lookup and never for a deceased person (DESIGN.md):
   (what every organisation but INAMI gets from the person guard for a deceased person, so that the answer tells
   nobody of a death; INAMI, which sees deceased persons, starts no trajectory: its roles get 403 first).
 
+The person's identity over time (:mod:`rp_api.domain.identity`): ``exists`` is asked of the person, not of an SSIN
+string. The person guard runs first and, when the SSIN named was replaced or the register lists earlier SSINs for it,
+moves (or merges) a dossier stored under an earlier SSIN to the current one; the lookup then looks under the current
+SSIN. So naming the old SSIN or the new one finds the one dossier, and starting a trajectory under the new SSIN when
+the old one has a dossier answers that dossier (200), never a second one.
+
 A TRIO hand-over would be a third way to start (the organisations of both platforms); there is no TRIO hand-over
 flow in API RP yet, so there is no ``start`` value for it.
 """

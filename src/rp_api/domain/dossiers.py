@@ -5,12 +5,13 @@ when the person's insurer or INAMI closes it. Pure rules; the repository's SQL
 - A registration form is *open* while it is a draft, awaits the insurer's target-group decision, or is submitted
   with no request made on it yet (a valid form waits for the regional service's request). It is *finished* when it
   is cancelled, out of the target group, or submitted with a request made on it.
-- A request is *open* while it awaits the insurer's validation, is at INAMI, or is approved (an approved training
-  or coaching path runs until the trajectory's follow-up ends it). It is *finished* when the insurer refused it,
-  INAMI refused it, or its requester withdrew it.
+- A request is *open* while it awaits the insurer's validation, is at INAMI, or is approved and its trajectory's
+  follow-up has not recorded ``ended`` (an approved training or coaching path runs until the party that runs it
+  records its end, :mod:`rp_api.domain.follow_up`). It is *finished* when the insurer refused it, INAMI refused it,
+  its requester withdrew it, or, approved, its follow-up recorded ``ended``.
 - The dossier is ``active`` while one of its forms or requests is open, and when it has none yet (just created by
   the caller that starts a trajectory, :mod:`rp_api.domain.dossier_creation`); ``closed`` when every one is
-  finished.
+  finished (so recording the end of its last running trajectory closes it).
 - Closed explicitly (by the person's insurer or INAMI), it stays closed whatever its items say, until a *new* form or
   request is created in it: that reopens it, and the explicit close is lifted.
 """
@@ -38,8 +39,10 @@ FORM_OPEN = frozenset({FormStatus.DRAFT, FormStatus.AWAITING_TARGET_GROUP_DECISI
 FORM_OPEN_UNTIL_REQUESTED = frozenset({FormStatus.SUBMITTED})
 """A valid form is open until a request is made on it."""
 FORM_FINISHED = frozenset({FormStatus.CANCELLED, FormStatus.NOT_IN_TARGET_GROUP})
-REQUEST_OPEN = frozenset({RequestStatus.AWAITING_INSURER_VALIDATION, RequestStatus.AT_INAMI, RequestStatus.APPROVED})
-"""Approved: the training or coaching path runs (until its follow-up ends it)."""
+REQUEST_OPEN = frozenset({RequestStatus.AWAITING_INSURER_VALIDATION, RequestStatus.AT_INAMI})
+"""Request states that are open whatever their follow-up."""
+REQUEST_OPEN_UNTIL_ENDED = frozenset({RequestStatus.APPROVED})
+"""Approved: the training or coaching path runs until its follow-up records ``ended``."""
 REQUEST_FINISHED = frozenset({RequestStatus.REFUSED_BY_INSURER, RequestStatus.REFUSED, RequestStatus.WITHDRAWN})
 
 CLOSERS: dict[OrganisationType, frozenset[Role]] = {
@@ -60,6 +63,15 @@ class FormState:
 
 
 @dataclass(frozen=True)
+class RequestState:
+    """What the dossier's life needs to know of a request."""
+
+    status: RequestStatus
+    ended: bool
+    """Its trajectory's follow-up recorded ``ended`` (only an approved request is followed)."""
+
+
+@dataclass(frozen=True)
 class DossierLife:
     """The dossier's status after a change, and whether an explicit close still holds (``closed_by`` kept)."""
 
@@ -73,23 +85,25 @@ def form_is_open(form: FormState) -> bool:
     return form.status in FORM_OPEN_UNTIL_REQUESTED and not form.requested
 
 
-def request_is_open(status: RequestStatus) -> bool:
-    return status in REQUEST_OPEN
+def request_is_open(request: RequestState) -> bool:
+    if request.status in REQUEST_OPEN:
+        return True
+    return request.status in REQUEST_OPEN_UNTIL_ENDED and not request.ended
 
 
-def trajectory_status(forms: Iterable[FormState], requests: Iterable[RequestStatus]) -> DossierStatus:
+def trajectory_status(forms: Iterable[FormState], requests: Iterable[RequestState]) -> DossierStatus:
     """The status the items alone give: active while one is open or there is none yet, else closed."""
     forms, requests = list(forms), list(requests)
     if not forms and not requests:
         return DossierStatus.ACTIVE
-    if any(form_is_open(form) for form in forms) or any(request_is_open(status) for status in requests):
+    if any(form_is_open(form) for form in forms) or any(request_is_open(request) for request in requests):
         return DossierStatus.ACTIVE
     return DossierStatus.CLOSED
 
 
 def after_change(
     forms: Iterable[FormState],
-    requests: Iterable[RequestStatus],
+    requests: Iterable[RequestState],
     *,
     explicitly_closed: bool,
     new_item: bool,

@@ -24,6 +24,8 @@ class PersonLinks:
     death_date: date | None = None
     replaced_by: str | None = None
     """The SSIN that replaces this one (National Register mutation), if any."""
+    previous_ssins: tuple[str, ...] = ()
+    """The SSINs this one replaced, oldest first (the National Register's history of the person's SSINs)."""
     insurer_oa_number: int | None = None
     """The insurer the person is affiliated to today (CIN MemberData)."""
     regional_services: frozenset[str] = field(default_factory=frozenset)

@@ -8,7 +8,7 @@ decision's reason.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from rp_api.domain.actors import OrganisationType, Role
@@ -39,6 +39,9 @@ class Reason(StrEnum):
     UNKNOWN_PERSON = "unknownPerson"
     DECEASED = "deceased"
     REPLACED_SSIN = "replacedSsin"
+    """Not a denial of the guard any more (a replaced SSIN is followed, see :func:`decide`): the reason of the record
+    the platform writes when it moved or merged the person's dossier to their current SSIN during a call
+    (:mod:`rp_api.services.identity`), in the person's audit report."""
     ROLE_NOT_ALLOWED = "roleNotAllowed"
     AUDIT_ONLY_ROLE = "auditOnlyRole"
     """An auditor's token names a person: refused (403) without looking the person up, and recorded."""
@@ -107,6 +110,9 @@ class Decision:
     reason: Reason
     legal_basis: str | None = None
     replaced_by: str | None = None
+    """When the SSIN the call named was replaced and the caller is linked to the person under the SSIN that replaces
+    it now (the last of a chain A → B → C): that SSIN. The decision was then taken on its links, and the call goes
+    on as a call about it. None otherwise — always for a caller not linked under it (side-doors rule)."""
 
 
 def _deny(reason: Reason, replaced_by: str | None = None) -> Decision:
@@ -156,17 +162,23 @@ def role_allows(roles: frozenset[Role], action: Action) -> bool:
 
 
 def decide(caller: Caller, action: Action, links: PersonLinks, successor: PersonLinks | None = None) -> Decision:
-    """``successor``: for a replaced SSIN, the links of the SSIN that replaces it (the last of a chain A → B → C).
-    The new SSIN is told only to an organisation linked to the person under it (INAMI always); anyone else gets the
-    same answer as for an unlinked person, so that an SSIN's existence and successor cannot be probed."""
+    """``successor``: for a replaced SSIN, the links of the SSIN that replaces it now (the last of a chain
+    A → B → C; None when the chain could not be followed to its end).
+
+    The person's identity over time (deliberation 26/060 §7): a replaced SSIN names the same person as the SSIN
+    that replaces it. A caller linked to the person under the current SSIN (INAMI always) is decided on that SSIN's
+    links — death and role included — and the decision names it (``replaced_by``): the call goes on as a call about
+    it. Anyone else gets exactly what an unlinked caller gets (``noLink``, 404), so that an SSIN's existence and
+    successor cannot be probed (side-doors rule)."""
     if not links.registered:
         return _deny(Reason.UNKNOWN_PERSON)
     if links.replaced_by is not None:
-        if successor is None or not successor.registered or _link(caller, successor) is None:
+        current = successor
+        if current is None or not current.registered or current.replaced_by is not None:
             return _deny(Reason.NO_LINK)
-        if successor.deceased and caller.organisation_type is not OrganisationType.INAMI:
-            return _deny(Reason.DECEASED)
-        return _deny(Reason.REPLACED_SSIN, replaced_by=successor.ssin)
+        if _link(caller, current) is None:
+            return _deny(Reason.NO_LINK)
+        return replace(decide(caller, action, current), replaced_by=current.ssin)
     link = _link(caller, links)
     if link is None:
         return _deny(Reason.NO_LINK)

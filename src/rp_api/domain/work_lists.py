@@ -197,9 +197,10 @@ def dates_in_order(created_from: date | None, created_to: date | None) -> bool:
     return created_from is None or created_to is None or created_from <= created_to
 
 
-LINE_OMITS_REQUEST = frozenset({"medical_information", "medical_advice"})
+LINE_OMITS_REQUEST = frozenset({"medical_information", "medical_advice", "extensions"})
 """Fields of a request's view that a work-list line never carries (health data; the request itself shows them to
-those who may see them)."""
+those who may see them), nor the requests that extend it (the request itself lists them; a line says which request
+it extends)."""
 LINE_OMITS_FORM = frozenset({"incapacity_start_date"})
 """Fields of a form's view that a work-list line never carries; of the physician's question, only the
 expectations are kept (:data:`LINE_FORM_QUESTION_KEEPS`)."""

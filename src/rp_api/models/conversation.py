@@ -76,7 +76,10 @@ class FeedEvent(Base):
     """
 
     __tablename__ = "feed_event"
-    __table_args__ = (Index("ix_feed_event_organisation_position", "organisation", "xid", "seq"),)
+    __table_args__ = (
+        Index("ix_feed_event_organisation_position", "organisation", "xid", "seq"),
+        Index("ix_feed_event_dossier", "dossier_id"),
+    )
 
     seq: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     xid: Mapped[int] = mapped_column(Xid8, server_default=text("pg_current_xact_id()"))

@@ -128,6 +128,7 @@ class FollowUp(Base):
     __table_args__ = (
         Index("ix_follow_up_request", "request_id", "occurred_on"),
         Index("ix_follow_up_occurred_on_id", "occurred_on", "id"),
+        Index("ix_follow_up_recorded_at_id", "recorded_at", "id"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)

@@ -386,7 +386,7 @@ async def count_in(session: AsyncSession, partition: str) -> int:
 async def events(
     session: AsyncSession,
     *,
-    person_ssin: str | None,
+    person_ssins: Sequence[str] | None,
     organisation: str | None,
     user_ssin: str | None,
     since: datetime,
@@ -395,7 +395,8 @@ async def events(
     limit: int,
 ) -> list[Any]:
     """Records of the period, narrowed by whichever of person, organisation and user is given, oldest first;
-    keyset on (occurred_at, chain_id, seq). The person and organisation filters each have their index."""
+    keyset on (occurred_at, chain_id, seq). ``person_ssins``: every SSIN of the person (a person whose SSIN changed
+    is recorded under each of them). The person and organisation filters each have their index."""
     table = AuditEvent.__table__
     query = (
         select(table)
@@ -403,11 +404,9 @@ async def events(
         .order_by(table.c.occurred_at, table.c.chain_id, table.c.seq)
         .limit(limit)
     )
-    for column, value in (
-        (table.c.person_ssin, person_ssin),
-        (table.c.organisation, organisation),
-        (table.c.user_ssin, user_ssin),
-    ):
+    if person_ssins is not None:
+        query = query.where(table.c.person_ssin.in_(list(person_ssins)))
+    for column, value in ((table.c.organisation, organisation), (table.c.user_ssin, user_ssin)):
         if value is not None:
             query = query.where(column == value)
     if after is not None:

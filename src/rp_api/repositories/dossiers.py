@@ -8,29 +8,50 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, exists, func, literal, null, or_, select, update
+from sqlalchemy import ColumnElement, and_, case, exists, func, literal, null, or_, select, union_all, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from rp_api.domain import dossiers as life
 from rp_api.domain.dossiers import DossierStatus
+from rp_api.domain.follow_up import FollowUpEvent
 from rp_api.models.dossier import Dossier, DossierParticipant
+from rp_api.models.identity import DossierMerge
 from rp_api.models.registration_form import RegistrationForm
-from rp_api.models.request import Decision, Request
+from rp_api.models.request import Decision, FollowUp, Request
 from rp_api.repositories.driver import detached, driver_of, row_of
 
 
+async def survivor_of(session: AsyncSession, dossier_id: uuid.UUID) -> uuid.UUID | None:
+    """The dossier that absorbed this one when two dossiers of one person were merged (its id leads there), or
+    None (:mod:`rp_api.services.identity`)."""
+    query = select(DossierMerge.survivor_dossier_id).where(DossierMerge.absorbed_dossier_id == dossier_id)
+    found: uuid.UUID | None = (await session.execute(query)).scalar_one_or_none()
+    return found
+
+
 async def get(session: AsyncSession, dossier_id: uuid.UUID) -> Dossier | None:
-    return await session.get(Dossier, dossier_id)
+    """The dossier; for the id of a dossier absorbed in a merge, the one that absorbed it."""
+    found = await session.get(Dossier, dossier_id)
+    if found is not None:
+        return found
+    survivor = await survivor_of(session, dossier_id)
+    return None if survivor is None else await session.get(Dossier, survivor)
 
 
 async def ssins_of(session: AsyncSession, dossier_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
-    """The person (SSIN) of each dossier that still exists."""
+    """The person (SSIN) of each dossier that still exists, or that was absorbed into one that does (its events
+    and idempotency records still name it)."""
     wanted = list(set(dossier_ids))
     if not wanted:
         return {}
-    query = select(Dossier.id, Dossier.ssin).where(Dossier.id.in_(wanted))
+    query = union_all(
+        select(Dossier.id, Dossier.ssin).where(Dossier.id.in_(wanted)),
+        select(DossierMerge.absorbed_dossier_id, Dossier.ssin)
+        .join(Dossier, Dossier.id == DossierMerge.survivor_dossier_id)
+        .where(DossierMerge.absorbed_dossier_id.in_(wanted)),
+    )
     return {dossier_id: ssin for dossier_id, ssin in (await session.execute(query)).all()}
 
 
@@ -59,8 +80,12 @@ FROM dossier d WHERE d.id = $1
 
 async def with_contents(session: AsyncSession, dossier_id: uuid.UUID) -> DossierContents | None:
     """The dossier, its forms, its requests and their decisions in one round trip on the driver (the hot path of a
-    dossier GET), as detached copies for reading."""
+    dossier GET), as detached copies for reading; for the id of a dossier absorbed in a merge, the one that
+    absorbed it."""
     row = await (await driver_of(session)).fetchrow(_CONTENTS, dossier_id)
+    if row is None:
+        survivor = await survivor_of(session, dossier_id)
+        row = None if survivor is None else await (await driver_of(session)).fetchrow(_CONTENTS, survivor)
     if row is None:
         return None
     decisions = [detached(Decision, record) for record in row["decisions"]]
@@ -102,11 +127,13 @@ async def join(session: AsyncSession, dossier_id: uuid.UUID, enterprise_number: 
 
 def _items_keep_active(dossier_id: uuid.UUID) -> ColumnElement[bool]:
     """SQL of :func:`rp_api.domain.dossiers.trajectory_status` for one dossier: true while one of its forms or
-    requests is open, or when it has none yet."""
-    form, request, on_form = (
+    requests is open, or when it has none yet (an approved request is open until its follow-up records ``ended``:
+    one probe of ``ix_follow_up_request`` per approved request)."""
+    form, request, on_form, step = (
         aliased(RegistrationForm, name="f"),
         aliased(Request, name="r"),
         aliased(Request, name="rf"),
+        aliased(FollowUp, name="fu"),
     )
     requested = exists().where(on_form.dossier_id == dossier_id, on_form.registration_form_id == form.id)
     open_form = exists().where(
@@ -116,7 +143,14 @@ def _items_keep_active(dossier_id: uuid.UUID) -> ColumnElement[bool]:
             and_(form.status.in_(sorted(life.FORM_OPEN_UNTIL_REQUESTED)), ~requested),
         ),
     )
-    open_request = exists().where(request.dossier_id == dossier_id, request.status.in_(sorted(life.REQUEST_OPEN)))
+    ended = exists().where(step.request_id == request.id, step.event == FollowUpEvent.ENDED.value)
+    open_request = exists().where(
+        request.dossier_id == dossier_id,
+        or_(
+            request.status.in_(sorted(life.REQUEST_OPEN)),
+            and_(request.status.in_(sorted(life.REQUEST_OPEN_UNTIL_ENDED)), ~ended),
+        ),
+    )
     any_form = exists().where(form.dossier_id == dossier_id)
     any_request = exists().where(request.dossier_id == dossier_id)
     return or_(open_form, open_request, ~or_(any_form, any_request))

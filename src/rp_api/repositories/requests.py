@@ -1,4 +1,5 @@
-"""Queries of requests, decisions and hours (a list for one organisation: the requests addressed to it)."""
+"""Queries of requests and decisions (a list for one organisation: the requests addressed to it; hours are in
+:mod:`rp_api.repositories.hours`)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,11 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Row, and_, func, select, tuple_
-from sqlalchemy.dialects.postgresql import distinct_on
+from sqlalchemy import and_, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rp_api.models.dossier import Addressee, Dossier
-from rp_api.models.request import Decision, DecisionRound, HoursReport, Request
+from rp_api.models.request import Decision, DecisionRound, Request, RequestRevision
 
 
 async def add(session: AsyncSession, request: Request) -> Request:
@@ -31,13 +31,37 @@ async def get(session: AsyncSession, request_id: uuid.UUID) -> Request | None:
 async def many(
     session: AsyncSession, request_ids: Sequence[uuid.UUID], *, lock: bool = True
 ) -> dict[uuid.UUID, tuple[Request, str]]:
-    """Requests by id, each with its person's SSIN; locked for the rest of the transaction unless ``lock`` is off."""
+    """Requests by id, each with its person's SSIN; locked for the rest of the transaction unless ``lock`` is off.
+    Locked, they are read afresh (``populate_existing``): an unlocked read earlier in the call (to name the persons
+    for the guard) must not leave the states checked after locking as they were before another call changed them."""
     query = (
         select(Request, Dossier.ssin).join(Dossier, Dossier.id == Request.dossier_id).where(Request.id.in_(request_ids))
     )
     if lock:
-        query = query.with_for_update(of=Request)
+        query = query.with_for_update(of=Request).execution_options(populate_existing=True)
     return {request.id: (request, ssin) for request, ssin in (await session.execute(query)).all()}
+
+
+async def extensions_of(session: AsyncSession, request: Request) -> list[uuid.UUID]:
+    """The ids of the requests that extend this one, oldest first (an extension is in its dossier: the dossier's
+    index bounds the scan)."""
+    query = (
+        select(Request.id)
+        .where(Request.dossier_id == request.dossier_id, Request.extends_request_id == request.id)
+        .order_by(Request.created_at, Request.id)
+    )
+    return list((await session.execute(query)).scalars())
+
+
+async def add_revision(session: AsyncSession, revision: RequestRevision) -> None:
+    session.add(revision)
+    await session.flush()
+
+
+async def revisions_of(session: AsyncSession, request_id: uuid.UUID) -> list[RequestRevision]:
+    """The content a request had before each of its amendments, oldest first."""
+    query = select(RequestRevision).where(RequestRevision.request_id == request_id).order_by(RequestRevision.version)
+    return list((await session.execute(query)).scalars())
 
 
 async def decisions_of(session: AsyncSession, request_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Decision]:
@@ -83,6 +107,8 @@ class DecisionLine:
     training_project: str | None
     trainings: list[dict[str, Any]]
     total_cost: Decimal
+    extends_request_id: uuid.UUID | None
+    """Set on the decision on an extension (prolongation): the request it extends."""
 
 
 async def decision_page(
@@ -107,6 +133,7 @@ async def decision_page(
             Request.training_project,
             Request.trainings,
             Request.total_cost,
+            Request.extends_request_id,
         )
         .join(Request, Request.id == Decision.request_id)
         .join(Dossier, Dossier.id == Request.dossier_id)
@@ -128,40 +155,3 @@ async def decision_page(
     if after is not None:  # a row comparison: an index on (…, decided_at, id) bounds the scan with it
         query = query.where(tuple_(Decision.decided_at, Decision.id) > after)
     return [DecisionLine(*row) for row in (await session.execute(query)).all()]
-
-
-async def current_hours(
-    session: AsyncSession, request_id: uuid.UUID, training_id: str, month: str
-) -> HoursReport | None:
-    query = (
-        select(HoursReport)
-        .where(HoursReport.request_id == request_id, HoursReport.training_id == training_id, HoursReport.month == month)
-        .order_by(HoursReport.version.desc())
-        .limit(1)
-    )
-    return (await session.execute(query)).scalar_one_or_none()
-
-
-async def add_hours(session: AsyncSession, reports: list[HoursReport]) -> None:
-    session.add_all(reports)
-    await session.flush()
-
-
-async def hours_list(
-    session: AsyncSession, *, party: str | None, month: str
-) -> Sequence[Row[HoursReport, str, uuid.UUID]]:
-    """The current version of every line of the month (with the person's SSIN and dossier), for one party or all
-    (INAMI)."""
-    latest = (
-        select(HoursReport, Dossier.ssin, Dossier.id)
-        .join(Request, Request.id == HoursReport.request_id)
-        .join(Dossier, Dossier.id == Request.dossier_id)
-        .where(HoursReport.month == month)
-        .ext(distinct_on(HoursReport.request_id, HoursReport.training_id))
-        .order_by(HoursReport.request_id, HoursReport.training_id, HoursReport.version.desc())
-    )
-    if party is not None:
-        latest = latest.join(
-            Addressee, and_(Addressee.resource_id == HoursReport.request_id, Addressee.enterprise_number == party)
-        )
-    return (await session.execute(latest)).all()

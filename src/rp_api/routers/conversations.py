@@ -43,6 +43,11 @@ _CONSENT_REQUIRED = (
     "/dossiers/{dossierId}/conversations",
     operation_id="createConversation",
     summary="Open a conversation with other organisations that have access to the person",
+    description="Any working role of an organisation linked to the person opens a conversation on the dossier with "
+    "`participants`, other organisations (enterprise numbers) that must each have access to the person themselves "
+    "(400 naming those that do not). A `medical` conversation is opened, and read, by physicians and those working "
+    "under them only (another role: 403). The caller's organisation takes part; every participant is told through "
+    "its change feed. Answers the conversation with its `Location`.",
     status_code=201,
     response_model=ConversationOut,
     responses={409: problem_response(_CONSENT_REQUIRED)},
@@ -60,6 +65,8 @@ async def create_conversation(
     "/dossiers/{dossierId}/conversations",
     operation_id="listConversations",
     summary="The dossier's conversations the caller takes part in",
+    description="The dossier's conversations the caller's organisation takes part in, medical ones only to "
+    "physicians and those working under them; any other conversation is left out.",
     response_model=ConversationList,
 )
 async def list_conversations(dossier_id: DossierId, session: DbSession, guard: GuardedPerson) -> Response:
@@ -72,6 +79,9 @@ async def list_conversations(dossier_id: DossierId, session: DbSession, guard: G
     "/conversations/{conversationId}/messages",
     operation_id="postMessage",
     summary="Post a message",
+    description="A participant organisation posts a message (`text`, no medical information unless the conversation "
+    "is medical); the author's name (the token's `name`), organisation and role are kept. A non-participant, or a "
+    "non-physician on a medical conversation, gets 404. Every other participant is told through its change feed.",
     status_code=201,
     response_model=MessageOut,
     responses={409: problem_response(_CONSENT_REQUIRED)},
@@ -88,6 +98,8 @@ async def post_message(
     "/conversations/{conversationId}/messages",
     operation_id="readMessages",
     summary="The conversation's messages, each marked read or not for the caller",
+    description="The messages of a conversation the caller's organisation takes part in, oldest first, each with "
+    "`read` for the calling user. A non-participant, or a non-physician on a medical conversation, gets 404.",
     response_model=MessageList,
 )
 async def read_messages(conversation_id: ConversationId, session: DbSession, guard: GuardedPerson) -> Response:
@@ -99,6 +111,8 @@ async def read_messages(conversation_id: ConversationId, session: DbSession, gua
     "/conversations/{conversationId}/read",
     operation_id="markMessagesRead",
     summary="Mark messages read, up to and including one",
+    description="Marks the conversation's messages read for the calling user, up to and including `upTo` (a message "
+    "of this conversation, else 400); answers the messages as `GET …/messages` does.",
     response_model=MessageList,
 )
 async def mark_read(
@@ -112,6 +126,12 @@ async def mark_read(
     "/events",
     operation_id="readEvents",
     summary="The caller organisation's change feed: ids only, each event once and in order",
+    description="What changed for the caller's organisation: the forms and requests work routing addressed to it "
+    "(`formVisible`, `formChanged`, `requestChanged`, `decisionRecorded`, `followUpRecorded`, `dossierClosed`) and "
+    "the messages of its conversations (`messagePosted`), ids only — read the item for its content. Start with "
+    "`after=0`, then pass the page's `next`: a consumer following it sees each event meant for it exactly once, in "
+    "order. An item whose person the caller's organisation may no longer see is left out (`next` moves past it). "
+    "Every working role may read its organisation's feed; an auditor's or a list manager's token is 403.",
     response_model=EventPage,
     tags=["Change feed"],
 )

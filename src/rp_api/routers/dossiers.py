@@ -44,12 +44,16 @@ DossierId = Annotated[uuid.UUID, Path(alias="dossierId", description="The dossie
     "that may create a registration form (insurers, a prevention service's occupational physician, a regional "
     "service's reference advisor) or submit a request without one (an insurer's medical advisor or return-to-work "
     "coordinator); any other role gets 403. Never for a deceased person (404). The SSIN travels in the body, never "
-    "in a URL. Accepts `Idempotency-Key` (a replay reads the dossier again, as the caller may see it now).",
+    "in a URL. Accepts `Idempotency-Key` (a replay reads the dossier again, as the caller may see it now). The person "
+    "is found under any of their SSINs: an SSIN the National Register replaced leads a caller linked to the person "
+    "under the current SSIN to the person's one dossier, shown under the current SSIN (a dossier still stored under "
+    "an earlier SSIN moves to it, so starting a trajectory under the new SSIN never creates a second one); anyone else "
+    "gets 404 as for an unlinked person.",
     status_code=200,
     response_model=DossierOut,
     responses={
         201: {"model": DossierOut, "description": "The caller starts a trajectory: the dossier was created."},
-        400: problem_response("Invalid SSIN, or a replaced one (`…cbss:input-validation:replacedSsin`)."),
+        400: problem_response("Invalid SSIN (`badRequest` with an `invalidStructure` issue)."),
         403: problem_response(
             "The caller's role may not start this trajectory, or reads lists only (`missingPermission`)."
         ),
@@ -90,6 +94,12 @@ def _registry(request: Request) -> OrganisationRegistry:
     "/dossiers/{dossierId:uuid}",
     operation_id="getDossier",
     summary="The dossier as the caller may see it",
+    description="The person (National Register), the insurer (MemberData), the employers and their prevention "
+    "services (Dimona, SEED-Connect), the regional services where the person is registered with the dates "
+    "(JobSeeker), whether a TRIO dossier exists, and the forms and requests the caller may read — each block as "
+    "the visibility table gives it to the caller's roles. A source used only to show a block that fails gives the "
+    "dossier with that block `null` and the source in `unavailableSources`. Answers the dossier's `ETag` "
+    "(for `close`).",
     response_model=DossierOut,
 )
 async def get_dossier(dossier_id: DossierId, request: Request, session: DbSession, guard: GuardedPerson) -> Response:
@@ -102,6 +112,10 @@ async def get_dossier(dossier_id: DossierId, request: Request, session: DbSessio
     "/dossiers/query",
     operation_id="queryDossiers",
     summary="The dossiers the caller's organisation takes part in",
+    description="The dossiers the caller's organisation takes part in (it created or was addressed something in "
+    "them), by `modifiedSince` and `status` (`active`, `closed`), in keyset pages (`pageSize` 1-100, `page`: the "
+    "sealed `next` of the previous page). Each line gives the dossier's id, status, person's SSIN and last change. "
+    "Every working role may ask; an auditor's or a list manager's token is 403.",
     response_model=DossierPage,
 )
 async def query_dossiers(query: DossierQuery, session: DbSession, guard: GuardedList) -> Response:

@@ -1,4 +1,5 @@
-"""Requests (training or coaching) on a dossier, the insurer's validation, withdrawal, medical information."""
+"""Requests (training or coaching) on a dossier, the insurer's validation, withdrawal, medical information; the
+requester's amendment of a request not yet decided, the extension of an approved trajectory."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from rp_api.idempotency import Idempotency
 from rp_api.preconditions import etag, require_if_match
 from rp_api.responses import ModelResponse
 from rp_api.routers import api_router, problem_response
+from rp_api.schemas.amendments import ExtensionIn, RequestAmendment
 from rp_api.schemas.request import MedicalAdviceIn, MedicalText, RequestIn, RequestOut, ValidationIn
 from rp_api.services import dossiers
 from rp_api.services import requests as service
@@ -42,17 +44,21 @@ CHANGE_PROBLEMS: dict[int | str, dict[str, Any]] = {
 async def _answer(
     session: DbSession, guard: PersonGuard, request: Any, status: int = 200, location: bool = False
 ) -> Response:
-    decision = await service.decision_of(session, request.id)
     headers = {"ETag": etag(request.version)}
     if location:
         headers["Location"] = f"{API_PREFIX}/requests/{request.id}"
-    return ModelResponse(service.view(guard, request, decision), status_code=status, headers=headers)
+    return ModelResponse(await service.shown(session, guard, request), status_code=status, headers=headers)
 
 
 @router.post(
     "/dossiers/{dossierId}/requests",
     operation_id="submitRequest",
     summary="Ask for a training or a coaching path (regional service on a registration form, or insurer)",
+    description="A `training` (its trainings: provider, title, dates, planned hours, cost; the total is computed) or "
+    "a `coaching` path. A regional service's reference advisor asks on a submitted registration form of the "
+    "dossier, and its training waits for the insurer's validation; a regional coaching path, and what an insurer's "
+    "médecin-conseil or coordinator asks without a form, go to INAMI at once. Medical information is written by "
+    "the médecin-conseil only (anyone else: 400 naming it). The request's addressees are told.",
     status_code=201,
     response_model=RequestOut,
     responses={
@@ -91,6 +97,10 @@ async def _read_again(
     "/requests/{requestId:uuid}",
     operation_id="getRequest",
     summary="A request as the caller may see it",
+    description="With INAMI's decision once taken and, on an approved request, the requests that extend it "
+    "(`extensions`); each block as the visibility table gives it to the caller's roles (costs, the insurer's "
+    "validation, INAMI's motivation, health data). A prevention service sees only the requests made on its own "
+    "forms (another is 404).",
     response_model=RequestOut,
 )
 async def get_request(request_id: RequestId, session: DbSession, guard: GuardedPerson) -> Response:
@@ -141,6 +151,9 @@ async def _act(
     "/requests/{requestId}/insurerValidation",
     operation_id="validateRequest",
     summary="The insurer validates (or refuses) a regional service's training request before it goes to INAMI",
+    description="The person's insurer (médecin-conseil or coordinator), with the request's `ETag`: a validated "
+    "training goes to INAMI (`atInami`), a refused one is `refusedByInsurer`. Only a request awaiting the "
+    "insurer's validation (409 otherwise); an amendment of its trainings voids the validation.",
     response_model=RequestOut,
     responses=CHANGE_PROBLEMS,
 )
@@ -155,6 +168,8 @@ async def validate_request(
     "/requests/{requestId}/withdraw",
     operation_id="withdrawRequest",
     summary="The requester withdraws a request INAMI has not decided",
+    description="The requester's organisation, in a role that may ask, with the request's `ETag`: a request "
+    "awaiting the insurer's validation or at INAMI becomes `withdrawn`; a decided or refused request is 409.",
     response_model=RequestOut,
     responses=CHANGE_PROBLEMS,
 )
@@ -168,6 +183,9 @@ async def withdraw_request(
     "/requests/{requestId}/medicalInformation",
     operation_id="addMedicalInformation",
     summary="The insurer's physician adds medical information for INAMI's medical inspector (health data)",
+    description="Written by the insurer's médecin-conseil only (its multidisciplinary team reads it, writes none: "
+    "403), with the request's `ETag`, on a request not yet decided. The change is told only to the insurer and "
+    "INAMI, whose physicians read it.",
     response_model=RequestOut,
     responses=CHANGE_PROBLEMS,
 )
@@ -205,3 +223,81 @@ async def add_medical_advice(
         conclusion=body.conclusion,
         conclusion_remarks=body.conclusion_remarks,
     )
+
+
+MERGE_PATCH = "application/merge-patch+json"
+
+
+@router.patch(
+    "/requests/{requestId:uuid}",
+    operation_id="amendRequest",
+    summary="The requester amends a request INAMI has not decided (JSON merge patch of its content)",
+    description="A JSON merge patch (RFC 7396, `application/merge-patch+json`; `application/json` is read the same "
+    "way) of the request's training project, trainings, insurer contacts and reference advisor, with the "
+    "request's `ETag` in `If-Match`. Each amendment is a new version (new `ETag`); the content it replaces is kept. "
+    "Changing the trainings or their cost on a regional service's training request the insurer validated voids "
+    "the validation: the request waits for the insurer again. Every addressee is told (`requestChanged`). A patch "
+    "that changes nothing is no new version. The type, the person, the registration form and health data are not "
+    "amendable (400 `unknownInput`); a request decided, refused or withdrawn is 409.",
+    response_model=RequestOut,
+    responses=CHANGE_PROBLEMS,
+    openapi_extra={
+        "requestBody": {"content": {MERGE_PATCH: {"schema": {"$ref": "#/components/schemas/RequestAmendment"}}}}
+    },
+)
+async def amend_request(
+    request_id: RequestId, body: RequestAmendment, request: Request, session: DbSession, guard: GuardedPerson
+) -> Response:
+    idempotency = Idempotency(request, session, guard.principal)
+    operation = "amendRequest"
+    earlier = await idempotency.earlier(body.model_dump(mode="json", by_alias=True, exclude_unset=True))
+    if earlier is not None:
+        return earlier.answer(await _read_again(session, guard, request_id, operation))
+    found, dossier = await service.load(
+        session, guard, request_id, action=Action.CONTRIBUTE_TO_DOSSIER, operation=operation
+    )
+    require_if_match(request, found.version)
+    amended = await service.amend(
+        session,
+        guard,
+        request.app.state.registry,
+        found,
+        dossier,
+        body,
+        lang=language(request.headers.get("accept-language")),
+    )
+    return await idempotency.remember(await _answer(session, guard, amended), amended.id)
+
+
+@router.post(
+    "/requests/{requestId}/extensions",
+    operation_id="extendRequest",
+    summary="The party that runs an approved trajectory asks for its extension (a new request linked to it)",
+    description="A new request of the same type, on the same registration form, with `extends` naming the approved "
+    "request; it follows the route of any request (a regional service's training waits for the insurer's "
+    "validation, everything else goes to INAMI) and INAMI decides it like any other. Only the requester of the "
+    "approved request (in a role that may ask) extends it (403); a request that is not approved is 409; a "
+    "registration form no longer valid is 409 `registrationFormNotValid`.",
+    status_code=201,
+    response_model=RequestOut,
+    responses={
+        403: problem_response("Only the party that runs the trajectory extends it."),
+        409: problem_response("The request is not approved, or its registration form is no longer valid."),
+    },
+)
+async def extend_request(
+    request_id: RequestId, body: ExtensionIn, request: Request, session: DbSession, guard: GuardedPerson
+) -> Response:
+    idempotency = Idempotency(request, session, guard.principal)
+    earlier = await idempotency.earlier(body.model_dump(mode="json", by_alias=True))
+    if earlier is not None and earlier.resource_id is not None:
+        return earlier.answer(await _read_again(session, guard, earlier.resource_id, "extendRequest", location=True))
+    created = await service.extend(
+        session,
+        guard,
+        request.app.state.registry,
+        request_id,
+        body,
+        lang=language(request.headers.get("accept-language")),
+    )
+    return await idempotency.remember(await _answer(session, guard, created, 201, location=True), created.id)

@@ -135,8 +135,9 @@ class EventOut(ApiModel):
     position: str = Field(description="Pass it as `after` to resume just after this event.")
     kind: str = Field(
         description="formVisible (a registration form was submitted, or its target-group decision taken), "
-        "formChanged (cancelled), requestChanged, decisionRecorded, dossierClosed (resourceId: the dossier) or "
-        "messagePosted. An item reaches the "
+        "formChanged (cancelled), requestChanged, decisionRecorded, followUpRecorded (a step of a decided "
+        "trajectory; resourceId: the request), dossierClosed (closed by the person's insurer or INAMI; resourceId: "
+        "the dossier) or messagePosted. An item reaches the "
         "organisations it is addressed to (from the person's links when it happens) and is re-checked against the "
         "caller's current links when the feed is read."
     )

@@ -1,4 +1,4 @@
-"""Requests (training or coaching), INAMI's decisions, decision lists and hours."""
+"""Requests (training or coaching), INAMI's decisions and decision lists (hours: :mod:`rp_api.schemas.hours`)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from rp_api.schemas.registration_form import NO_MEDICAL_INFORMATION, Contact, In
 
 _REQUEST_ID = "5b8e2c1d-9a7f-4e3b-8c6d-1f2e3a4b5c6d"
 WEEK_PATTERN = r"^[1-9]\d{3}-W(0[1-9]|[1-4]\d|5[0-3])$"
-MONTH_PATTERN = r"^[1-9]\d{3}-(0[1-9]|1[0-2])$"
+MONTH_PATTERN = r"^[1-9][0-9]{3}-(0[1-9]|1[0-2])$"  # [0-9]: a regex \d takes any script's digits
 
 
 class Training(ApiModel):
@@ -219,6 +219,14 @@ class RequestOut(ApiModel):
         description="The medical inspector's non-medical conclusion, once it gave its advice. "
         + readers_text(Block.REQUEST_MEDICAL_CONCLUSION),
     )
+    extends: uuid.UUID | None = Field(
+        default=None,
+        description="An extension (prolongation): the id of the approved request whose trajectory it extends.",
+    )
+    extensions: list[uuid.UUID] | None = Field(
+        default=None,
+        description="The ids of the requests that extend this one, oldest first (`GET /requests/{requestId}` only).",
+    )
     self_: str = Field(alias="self")
 
 
@@ -402,6 +410,11 @@ class DecisionListItem(ApiModel):
         description="INAMI's motivation of its decision (never the medical advice); null for a caller the visibility "
         "table does not give it (a prevention service).",
     )
+    extends: uuid.UUID | None = Field(
+        default=None,
+        description="For the decision on an extension (prolongation): the id of the request whose trajectory it "
+        "extends; null otherwise.",
+    )
 
 
 class DecisionList(ApiModel):
@@ -412,54 +425,3 @@ class DecisionList(ApiModel):
     items: list[DecisionListItem]
     self_: str = Field(alias="self")
     next: str | None = None
-
-
-class HoursLine(ApiModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [{"requestId": _REQUEST_ID, "trainingId": "t1", "month": "2027-01", "hours": 32}]
-        }
-    )
-
-    request_id: uuid.UUID
-    training_id: str = Field(min_length=1, max_length=36)
-    month: str = Field(pattern=MONTH_PATTERN)
-    hours: Decimal = Field(ge=0, le=744, decimal_places=2, description="At most the hours of a month (31 × 24).")
-
-
-class HoursReportIn(ApiModel):
-    """Hours performed, per training and month, as one batch: all lines are recorded, or none."""
-
-    model_config = ConfigDict(json_schema_extra={"examples": [{"items": []}]})
-
-    items: list[HoursLine] = Field(min_length=1, max_length=1000)
-
-
-class HoursListItem(HoursLine):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "requestId": _REQUEST_ID,
-                    "trainingId": "t1",
-                    "month": "2027-01",
-                    "hours": 32,
-                    "version": 2,
-                    "ssin": "85073003328",
-                }
-            ]
-        }
-    )
-
-    version: int
-    ssin: str
-    reported_at: IsoDateTime
-
-
-class HoursList(ApiModel):
-    model_config = ConfigDict(
-        json_schema_extra={"examples": [{"items": [], "self": "/rp/v1/hoursLists?month=2027-01"}]}
-    )
-
-    items: list[HoursListItem]
-    self_: str = Field(alias="self")

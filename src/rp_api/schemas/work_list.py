@@ -142,6 +142,7 @@ class RequestLine(ApiModel):
     medical_conclusion: MedicalConclusionOut | None = Field(
         default=None, description="The medical inspector's non-medical conclusion, as the request shows it."
     )
+    extends: uuid.UUID | None = Field(default=None, description="An extension: the approved request it extends.")
     self_: str = Field(alias="self")
     person: WorkListPerson
 

@@ -3,6 +3,14 @@
 INAMI's auditor asks who accessed a person's data in a period, to answer the person's right of access; any
 organisation's auditor (INAMI's included) asks what its own users did. The query is itself a call about every
 person it names or returns, and is audited as such: a denial naming a person too.
+
+A person whose SSIN the National Register replaced is recorded under each SSIN they had when a call named them (the
+platform follows the change: :mod:`rp_api.services.identity`). INAMI's query naming a person covers every SSIN of
+the person the platform has followed (the SSIN named, those it replaced and those that replaced it, along chains):
+the person's report is whole whichever of their SSINs is named. Another organisation's auditor gets the records of
+the SSIN it names only: widening its query would tell an organisation that may not be linked to the person under
+the new SSIN which SSIN replaced which (the side-doors rule of :func:`rp_api.domain.policy.decide`); its own users'
+accesses under the other SSINs are found by naming them.
 """
 
 from __future__ import annotations
@@ -14,10 +22,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from rp_api import cursors
 from rp_api.authz.audit import AuditRecord, record
 from rp_api.authz.principal import Principal
+from rp_api.domain.actors import OrganisationType
 from rp_api.domain.policy import DELIBERATION, AuditScope, Caller, Reason, audit_scope
 from rp_api.problems import MissingPermission
 from rp_api.repositories import audit as repository
 from rp_api.schemas.audit import AuditEventOut, AuditEventPage, AuditQuery
+from rp_api.services import identity
 
 OPERATION = "queryAuditEvents"
 _BASIS = {
@@ -49,6 +59,14 @@ def _audit(
     )
 
 
+async def _person_ssins(session: AsyncSession, principal: Principal, ssin: str) -> list[str]:
+    """The SSINs a query naming ``ssin`` covers: every SSIN of the person for INAMI (always linked to the person,
+    whatever their SSIN), the one named for any other organisation."""
+    if principal.organisation_type is OrganisationType.INAMI:
+        return await identity.person_ssins(session, ssin)
+    return [ssin]
+
+
 async def query(session: AsyncSession, principal: Principal, trace_id: str, body: AuditQuery) -> AuditEventPage:
     scope = audit_scope(Caller.of(principal), person_named=body.ssin is not None)
     if scope is None:
@@ -56,7 +74,7 @@ async def query(session: AsyncSession, principal: Principal, trace_id: str, body
         raise MissingPermission("Only auditors query the audit log")
     rows = await repository.events(
         session,
-        person_ssin=body.ssin,
+        person_ssins=await _person_ssins(session, principal, body.ssin) if body.ssin else None,
         organisation=principal.enterprise_number if scope is AuditScope.OWN_ORGANISATION else None,
         user_ssin=body.user_ssin,
         since=datetime.combine(body.from_, time.min, UTC),

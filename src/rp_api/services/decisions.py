@@ -44,7 +44,7 @@ from rp_api.schemas.request import (
     DecisionRoundIn,
     DecisionRoundOut,
 )
-from rp_api.services import routing
+from rp_api.services import identity, routing
 from rp_api.services.requests import decision_out
 
 DOSSIER = "dossier"
@@ -259,20 +259,25 @@ async def decision_list(
         else None
     )
     shown = [line for line in lines if granted is None or line.ssin in granted]
-    names = await guard.registered(line.ssin for line in shown)
+    # Each line shows the person as they are now: their current SSIN (the guard follows a replaced one), the name the
+    # National Register gives it, and the dossier that holds the request now (one the guard merged into another of
+    # the person's during this page leads there).
+    current = {line.ssin: granted[line.ssin].ssin if granted is not None else line.ssin for line in shown}
+    names = await guard.registered(current.values())
+    survivors = identity.absorbed_here(session)
     # The visibility table decides, as for the request itself: a prevention service reads no costs and no motivation.
     viewers = list_viewers(principal.organisation_type, principal.roles)
     costs = visible(Block.REQUEST_COSTS, viewers)
     motivation = visible(Block.REQUEST_DECISION_MOTIVATION, viewers)
     items = []
     for line in shown:
-        decision, person = line.decision, names[line.ssin]
+        decision, person = line.decision, names[current[line.ssin]]
         items.append(
             DecisionListItem(
                 decision_id=decision.id,
                 request_id=decision.request_id,
-                dossier_id=line.dossier_id,
-                ssin=line.ssin,
+                dossier_id=survivors.get(line.dossier_id, line.dossier_id),
+                ssin=current[line.ssin],
                 type=line.request_type,
                 week=decision.week,
                 outcome=decision.outcome,
@@ -286,6 +291,7 @@ async def decision_list(
                 trainings=_trainings(line.trainings),
                 total_cost=line.total_cost if costs else None,
                 motivation=decision.motivation if motivation else None,
+                extends=line.extends_request_id,
             )
         )
     last = lines[-1].decision if more and lines else None
@@ -297,6 +303,7 @@ CSV_COLUMNS = (
     "decisionId", "requestId", "dossierId", "ssin", "type", "week", "outcome",
     "approvedAmount", "periodStart", "periodEnd", "decidedAt",
     "givenName", "familyName", "trainingProject", "providers", "trainingTitles", "totalCost", "motivation",
+    "extends",
 )  # fmt: skip
 """The CSV's columns: the JSON line's fields, flat, in this order; its ``trainings`` become ``providers`` and
 ``trainingTitles``, each joined with :data:`CSV_SEPARATOR` (in the same order: the n-th title is the n-th

@@ -25,7 +25,7 @@ from rp_api.problems import MissingPermission, PreconditionFailed, ResourceNotFo
 from rp_api.repositories import dossiers as dossier_repository
 from rp_api.repositories.dossiers import DossierContents
 from rp_api.schemas.dossier import DossierOut, DossierPage, DossierQuery, DossierSummary
-from rp_api.services import registration_forms, routing
+from rp_api.services import identity, registration_forms, routing
 from rp_api.services import requests as request_service
 from rp_api.services.views import dossier_view
 from rp_api.urls import API_PREFIX
@@ -39,12 +39,17 @@ async def open_dossier(
 ) -> tuple[Dossier, bool]:
     """The person's dossier (a lookup, ``start`` None), or the dossier of the trajectory the caller starts, created
     when there is none (:mod:`rp_api.domain.dossier_creation`). Through the person guard first (404 for a person the
-    caller may not see, 403 for a role that may not act, 400 for a replaced SSIN; audited), then the creation rule:
-    404 when a lookup finds no dossier or the person is deceased, 403 when the caller's role starts no such
-    trajectory. The caller's organisation takes part in the dossier from then on (``dossiers/query``)."""
+    caller may not see, 403 for a role that may not act; audited), then the creation rule: 404 when a lookup finds no
+    dossier or the person is deceased, 403 when the caller's role starts no such trajectory. The caller's
+    organisation takes part in the dossier from then on (``dossiers/query``).
+
+    The person is found under any of their SSINs: the guard follows a replaced SSIN to the current one, and moves
+    (or merges) a dossier stored under an earlier SSIN to it before the lookup — so naming the old SSIN or the new
+    one reaches the one dossier, and starting a trajectory under the new SSIN never creates a second one."""
     action = Action.CONSULT_DOSSIER if start is None else Action.CONTRIBUTE_TO_DOSSIER
     access = await guard(ssin, action, operation="openDossier", resource_type=DOSSIER)
     principal = guard.principal
+    ssin = access.ssin  # the person's current SSIN: the dossier is (now) stored under it
     existing = await dossier_repository.of_person(session, ssin)
     outcome = creation.opening(
         start,
@@ -67,6 +72,7 @@ async def open_dossier(
 
 
 async def load(session: AsyncSession, dossier_id: uuid.UUID) -> Dossier:
+    """The dossier (for the id of one absorbed in a merge, the one that absorbed it); 404 when there is none."""
     dossier = await dossier_repository.get(session, dossier_id)
     if dossier is None:
         raise ResourceNotFound()
@@ -74,7 +80,8 @@ async def load(session: AsyncSession, dossier_id: uuid.UUID) -> Dossier:
 
 
 async def load_with_contents(session: AsyncSession, dossier_id: uuid.UUID) -> DossierContents:
-    """The dossier with its forms, requests and decisions (one round trip); 404 when there is none."""
+    """The dossier with its forms, requests and decisions (one round trip; for the id of a dossier absorbed in a
+    merge, the one that absorbed it); 404 when there is none."""
     contents = await dossier_repository.with_contents(session, dossier_id)
     if contents is None:
         raise ResourceNotFound()
@@ -90,16 +97,23 @@ async def read_dossier(
     *,
     already_checked: bool = False,
 ) -> DossierOut:
-    """The dossier as the caller may see it. ``already_checked``: this call's guard (and audit record) was done."""
+    """The dossier as the caller may see it. ``already_checked``: this call's guard (and audit record) was done.
+
+    For a person whose SSIN changed, the dossier is read again after the guard, which may have moved or merged it
+    (or waited for a call that did): the answer shows it under the current SSIN, with what it absorbed; an absorbed
+    dossier's id answers the survivor."""
     principal, dossier = guard.principal, contents.dossier
     if not already_checked:
-        await guard(
+        access = await guard(
             dossier.ssin,
             Action.CONSULT_DOSSIER,
             operation=operation,
             resource_type=DOSSIER,
             resource_id=str(dossier.id),
         )
+        if access.follows_identity or access.ssin != dossier.ssin:
+            contents = await load_with_contents(guard.session, dossier.id)
+            dossier = contents.dossier
     with_trio = principal.organisation_type in (OrganisationType.INSURER, OrganisationType.PREVENTION_SERVICE)
     enrichment = await resolver.enrich(
         dossier.ssin, with_trio=with_trio, trace_id=guard.trace_id, legal_context=guard.legal_context
@@ -118,12 +132,14 @@ async def load_for_closing(session: AsyncSession, guard: PersonGuard, dossier_id
     403 unless the caller is the person's insurer (medical advisor, coordinator) or INAMI (social expert)."""
     contents = await load_with_contents(session, dossier_id)
     dossier = contents.dossier
-    await guard(
+    access = await guard(
         dossier.ssin, Action.CONTRIBUTE_TO_DOSSIER, operation=CLOSE, resource_type=DOSSIER, resource_id=str(dossier.id)
     )
     principal = guard.principal
     if not life.may_close(principal.organisation_type, principal.roles):
         raise MissingPermission("Only the person's insurer or INAMI closes a dossier")
+    if access.follows_identity or access.ssin != dossier.ssin:  # it may have followed the person's SSIN: as it is now
+        contents = await load_with_contents(session, dossier.id)
     return contents
 
 
@@ -164,22 +180,28 @@ async def query_dossiers(session: AsyncSession, guard: PersonGuard, query: Dossi
     dossiers = dossiers[: query.page_size]
     # Each person checked again with the caller's current links (one record per person); a dossier the caller may
     # no longer see is left out of the page, and that denial is recorded.
+    # The guard may re-read a dossier that follows its person's SSIN change: the page's SSINs and cursor first.
+    named = [(dossier, dossier.ssin) for dossier in dossiers]
+    last = (dossiers[-1].updated_at, dossiers[-1].id) if dossiers else None
     granted = await guard.sift(
-        [(dossier.ssin, str(dossier.id)) for dossier in dossiers],
+        [(ssin, str(dossier.id)) for dossier, ssin in named],
         Action.CONSULT_DOSSIER,
         operation=QUERY_DOSSIERS,
         resource_type=DOSSIER,
     )
+    # A line under a replaced SSIN shows the person's current one; a dossier the guard merged into another of the
+    # same person during this page is shown once, as the survivor (the absorbed one's id leads there).
+    absorbed = identity.absorbed_here(session)
     items = [
         DossierSummary(
             id=dossier.id,
             status=dossier.status,
-            ssin=dossier.ssin,
+            ssin=granted[ssin].ssin,
             updated_at=dossier.updated_at,
             self_=f"{API_PREFIX}/dossiers/{dossier.id}",
         )
-        for dossier in dossiers
-        if dossier.ssin in granted
+        for dossier, ssin in named
+        if ssin in granted and dossier.id not in absorbed
     ]
-    next_page = cursors.seal(dossiers[-1].updated_at, dossiers[-1].id, scope=scope) if more and dossiers else None
+    next_page = cursors.seal(*last, scope=scope) if more and last else None
     return DossierPage(items=items, self_=self_link, next=next_page)

@@ -1,6 +1,7 @@
 """Request use cases: submit (with or without a registration form), the insurer's validation, withdrawal, medical
-information, and the medical inspector's advice with its non-medical conclusion; the request as each caller may see
-it (the visibility table). Decisions and hours are in :mod:`rp_api.services.decisions`."""
+information, and the medical inspector's advice with its non-medical conclusion; the requester's amendment of a
+request not yet decided and the extension of a decided trajectory; the request as each caller may see it (the
+visibility table). Decisions are in :mod:`rp_api.services.decisions`, hours in :mod:`rp_api.services.hours`."""
 
 from __future__ import annotations
 
@@ -9,18 +10,22 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rp_api.authz.organisations import OrganisationRegistry
-from rp_api.authz.person_guard import PersonGuard
+from rp_api.authz.person_guard import PersonAccess, PersonGuard
 from rp_api.authz.principal import Principal
+from rp_api.domain import amendments
 from rp_api.domain import requests as rules
+from rp_api.domain.actors import OrganisationType
 from rp_api.domain.forms import FormStatus
 from rp_api.domain.policy import Action, Refusal
 from rp_api.domain.requests import RequestAction, RequestStatus, RequestType
 from rp_api.domain.visibility import Block, Read, may_write, read_level, viewers_of, visible, write_refusal
+from rp_api.handlers import issue_from_pydantic
 from rp_api.models.dossier import Dossier
-from rp_api.models.request import Decision, Request
+from rp_api.models.request import Decision, Request, RequestRevision
 from rp_api.preconditions import flush_or_precondition_failed
 from rp_api.problems import (
     INVALID_INPUT,
@@ -34,6 +39,7 @@ from rp_api.problems import (
 from rp_api.repositories import dossiers as dossier_repository
 from rp_api.repositories import registration_forms as form_repository
 from rp_api.repositories import requests as repository
+from rp_api.schemas.amendments import AmendedContent, AmendedTraining, ExtensionIn, RequestAmendment
 from rp_api.schemas.registration_form import Contact, InsurerContacts
 from rp_api.schemas.request import (
     DecisionOut,
@@ -67,9 +73,12 @@ def decision_out(decision: Decision, *, amount: bool = True, motivation: bool = 
     return DecisionOut(**fields)
 
 
-def view(guard: PersonGuard, request: Request, decision: Decision | None) -> RequestOut:
+def view(
+    guard: PersonGuard, request: Request, decision: Decision | None, extensions: list[uuid.UUID] | None = None
+) -> RequestOut:
     """The request as the caller may see it, block by block (the visibility table); whether it may see the request
-    at all is :func:`readable_by`'s business (checked when it was loaded or listed)."""
+    at all is :func:`readable_by`'s business (checked when it was loaded or listed). ``extensions``: the requests
+    that extend it, when the caller reads this one request (lists leave them out)."""
     viewers = viewers_of(guard.principal.organisation_type, guard.principal.roles)
 
     def sees(block: Block) -> bool:
@@ -119,7 +128,23 @@ def view(guard: PersonGuard, request: Request, decision: Decision | None) -> Req
         if request.conclusion_remarks:
             conclusion["remarks"] = request.conclusion_remarks
         fields["medical_conclusion"] = MedicalConclusionOut(**conclusion)
+    if request.extends_request_id is not None:
+        fields["extends"] = request.extends_request_id
+    if extensions is not None:
+        fields["extensions"] = extensions
     return RequestOut(**fields)
+
+
+async def shown(session: AsyncSession, guard: PersonGuard, request: Request) -> RequestOut:
+    """One request as the caller may see it, with INAMI's decision once taken and, on an approved request, the
+    requests that extend it (only an approved trajectory is extended)."""
+    decision = await decision_of(session, request.id)
+    extensions = (
+        await repository.extensions_of(session, request)
+        if amendments.extendable(RequestStatus(request.status))
+        else None
+    )
+    return view(guard, request, decision, extensions)
 
 
 def readable_by(request: Request, principal: Principal, form_creator: str | None) -> bool:
@@ -147,19 +172,7 @@ async def submit(
     access = await guard(dossier.ssin, Action.CONTRIBUTE_TO_DOSSIER, operation="submitRequest", resource_type=REQUEST)
     if not rules.may_submit(principal.organisation_type, principal.roles):
         raise MissingPermission("Your role may not submit a request")
-    issues = []
-    if body.medical_information and not may_write(
-        Block.REQUEST_MEDICAL_INFORMATION, principal.organisation_type, principal.roles
-    ):
-        issues.append(
-            InputIssue(
-                INVALID_INPUT,
-                "Only an insurer's médecin-conseil adds medical information",
-                write_refusal(Block.REQUEST_MEDICAL_INFORMATION, principal.organisation_type, principal.roles),
-                "body",
-                "medicalInformation",
-            )
-        )
+    issues = _medical_information_issues(principal, body.medical_information)
     if rules.needs_registration_form(principal.organisation_type) and body.registration_form_id is None:
         issues.append(
             InputIssue(
@@ -169,33 +182,75 @@ async def submit(
     if issues:
         raise BadRequest(issues)
     if body.registration_form_id is not None:
-        form = await form_repository.get(session, body.registration_form_id)
-        if form is None or form.dossier_id != dossier.id or form.status != FormStatus.SUBMITTED:
-            raise RegistrationFormNotValid("The registration form is not a submitted form of this dossier", lang=lang)
+        await _form_still_valid(session, dossier, body.registration_form_id, lang=lang)
+    return await _create(
+        session, guard, registry, access, dossier, RequestType(body.type), body.registration_form_id, body
+    )
 
+
+def _medical_information_issues(principal: Principal, medical_information: str | None) -> list[InputIssue]:
+    """Medical information (health data) is written by the insurer's médecin-conseil only: anyone else sending it
+    gets 400 naming it, and nothing is written."""
+    if not medical_information or may_write(
+        Block.REQUEST_MEDICAL_INFORMATION, principal.organisation_type, principal.roles
+    ):
+        return []
+    return [
+        InputIssue(
+            INVALID_INPUT,
+            "Only an insurer's médecin-conseil adds medical information",
+            write_refusal(Block.REQUEST_MEDICAL_INFORMATION, principal.organisation_type, principal.roles),
+            "body",
+            "medicalInformation",
+        )
+    ]
+
+
+async def _form_still_valid(session: AsyncSession, dossier: Dossier, form_id: uuid.UUID, *, lang: str) -> None:
+    form = await form_repository.get(session, form_id)
+    if form is None or form.dossier_id != dossier.id or form.status != FormStatus.SUBMITTED:
+        raise RegistrationFormNotValid("The registration form is not a submitted form of this dossier", lang=lang)
+
+
+async def _create(
+    session: AsyncSession,
+    guard: PersonGuard,
+    registry: OrganisationRegistry,
+    access: PersonAccess,
+    dossier: Dossier,
+    request_type: RequestType,
+    registration_form_id: uuid.UUID | None,
+    content: RequestIn | ExtensionIn,
+    *,
+    extends: uuid.UUID | None = None,
+) -> Request:
+    """A new request (``extends``: the decided request it extends), routed to its addressees; the call's audit
+    record names it."""
+    principal = guard.principal
     trainings = [
         {"id": f"t{index}", **training.model_dump(mode="json", by_alias=True)}
-        for index, training in enumerate(body.trainings, start=1)
+        for index, training in enumerate(content.trainings, start=1)
     ]
     request = Request(
         id=uuid.uuid4(),
         dossier_id=dossier.id,
-        registration_form_id=body.registration_form_id,
-        type=body.type,
-        status=rules.initial_status(RequestType(body.type), principal.organisation_type),
+        registration_form_id=registration_form_id,
+        type=request_type,
+        status=rules.initial_status(request_type, principal.organisation_type),
         requester_organisation=principal.enterprise_number,
         requester_type=principal.organisation_type,
         requester_role=sorted(principal.roles & rules.REQUESTER_ROLES[principal.organisation_type])[0],
-        training_project=body.training_project,
+        training_project=content.training_project,
         trainings=trainings,
-        total_cost=sum((t.cost for t in body.trainings), Decimal(0)),
-        insurer_contacts=body.insurer_contacts.model_dump(mode="json", exclude_none=True)
-        if body.insurer_contacts
+        total_cost=sum((t.cost for t in content.trainings), Decimal(0)),
+        insurer_contacts=content.insurer_contacts.model_dump(mode="json", exclude_none=True)
+        if content.insurer_contacts
         else {},
-        reference_advisor=body.reference_advisor.model_dump(mode="json", exclude_none=True)
-        if body.reference_advisor
+        reference_advisor=content.reference_advisor.model_dump(mode="json", exclude_none=True)
+        if content.reference_advisor
         else None,
-        medical_information=body.medical_information,
+        medical_information=content.medical_information,
+        extends_request_id=extends,
     )
     request = await repository.add(session, request)
     guard.names(access, resource_id=str(request.id))
@@ -215,6 +270,13 @@ async def load(
 ) -> tuple[Request, Dossier]:
     """The request, if the caller may see it: the person guard (audited), refined by :func:`readable_by` — a request
     the caller may not see is a 404 like an unknown one, recorded as ``notFound``."""
+    request, dossier, _ = await _load(session, guard, request_id, action=action, operation=operation)
+    return request, dossier
+
+
+async def _load(
+    session: AsyncSession, guard: PersonGuard, request_id: uuid.UUID, *, action: Action, operation: str
+) -> tuple[Request, Dossier, PersonAccess]:
     request = await repository.get(session, request_id)
     if request is None:
         raise ResourceNotFound()
@@ -230,10 +292,10 @@ async def load(
     def refine() -> str | None:
         return None if readable_by(request, principal, form_creator) else str(Refusal.NOT_FOUND)
 
-    await guard(
+    access = await guard(
         dossier.ssin, action, operation=operation, resource_type=REQUEST, resource_id=str(request.id), refine=refine
     )
-    return request, dossier
+    return request, dossier, access
 
 
 _WRITES = {
@@ -290,3 +352,192 @@ async def act(
     medical = action in (RequestAction.ADD_MEDICAL_INFORMATION, RequestAction.ADD_MEDICAL_ADVICE)
     await routing.route_request(session, guard, registry, request, dossier.ssin, medical=medical)
     return request
+
+
+def _content(request: Request) -> dict[str, Any]:
+    """The request's amendable content as the API writes it (lowerCamelCase JSON), without absent members: the
+    document a merge patch applies to."""
+    document: dict[str, Any] = {"trainings": list(request.trainings or [])}
+    if request.training_project is not None:
+        document["trainingProject"] = request.training_project
+    if request.insurer_contacts:
+        document["insurerContacts"] = InsurerContacts.model_validate(request.insurer_contacts).model_dump(
+            mode="json", by_alias=True, exclude_none=True
+        )
+    if request.reference_advisor:
+        document["referenceAdvisor"] = Contact.model_validate(request.reference_advisor).model_dump(
+            mode="json", by_alias=True, exclude_none=True
+        )
+    return document
+
+
+def _compared(content: AmendedContent, trainings: list[AmendedTraining]) -> dict[str, Any]:
+    """A content as amendments compare it (models: ``120`` and ``120.00`` hours are the same figure)."""
+    return {
+        "trainingProject": content.training_project,
+        "trainings": trainings,
+        "totalCost": sum((t.cost for t in trainings), Decimal(0)),
+        # no contact at all is none (``{}`` is how a request without one stores them)
+        "insurerContacts": content.insurer_contacts if _any_contact(content.insurer_contacts) else None,
+        "referenceAdvisor": content.reference_advisor,
+    }
+
+
+def _any_contact(contacts: InsurerContacts | None) -> bool:
+    return contacts is not None and bool(contacts.model_dump(exclude_none=True))
+
+
+def _revision(request: Request, amended_by: str) -> RequestRevision:
+    """What the request held before the amendment: its content, its state and the insurer's validation."""
+    validation = None
+    if request.validated is not None:
+        validation = {
+            "validated": request.validated,
+            "motivation": request.validation_motivation,
+            "at": request.validated_at.isoformat() if request.validated_at else None,
+        }
+    return RequestRevision(
+        request_id=request.id,
+        version=request.version,
+        content={
+            "status": request.status,
+            "trainingProject": request.training_project,
+            "trainings": request.trainings,
+            "totalCost": str(request.total_cost),
+            "insurerContacts": request.insurer_contacts,
+            "referenceAdvisor": request.reference_advisor,
+            "insurerValidation": validation,
+        },
+        amended_by=amended_by,
+    )
+
+
+def _body_issues(error: ValidationError) -> list[InputIssue]:
+    return [issue_from_pydantic({**detail, "loc": ("body", *detail["loc"])}) for detail in error.errors()]
+
+
+async def amend(
+    session: AsyncSession,
+    guard: PersonGuard,
+    registry: OrganisationRegistry,
+    request: Request,
+    dossier: Dossier,
+    patch: RequestAmendment,
+    *,
+    lang: str,
+) -> Request:
+    """The requester's amendment of a request INAMI has not decided (a JSON merge patch of its content, the caller
+    having sent the request's current ETag): a new version, the content it replaces kept as a revision. Changing
+    the trainings or their cost voids the insurer's validation of a regional training (the request waits for the
+    insurer again). The addressees, computed again from the person's links, are told. A patch that changes nothing
+    is no new version."""
+    principal = guard.principal
+    is_requester = request.requester_organisation == principal.enterprise_number
+    if not amendments.may_amend(principal.organisation_type, principal.roles, is_requester=is_requester):
+        raise MissingPermission("Only the requester amends its request")
+    status = RequestStatus(request.status)
+    if not amendments.amendable(status):
+        raise TransitionNotAllowed(f"A request that is {status} cannot be amended", lang=lang)
+
+    current = _content(request)
+    merged = amendments.merge_patch(current, patch.model_dump(mode="json", by_alias=True, exclude_unset=True))
+    try:
+        content = AmendedContent.model_validate(merged)
+    except ValidationError as error:
+        raise BadRequest(_body_issues(error)) from None
+    current_ids = [str(training["id"]) for training in request.trainings or []]
+    given_ids = [training.id for training in content.trainings]
+    issues = [
+        InputIssue(INVALID_INPUT, "No such training in the request, or named twice", None, "body", f"trainings[{i}].id")
+        for i in amendments.unknown_training_ids(current_ids, given_ids)
+    ]
+    if RequestType(request.type) is RequestType.TRAINING and not content.trainings:
+        issues.append(
+            InputIssue(INVALID_INPUT, "A training request lists at least one training", None, "body", "trainings")
+        )
+    if issues:
+        raise BadRequest(issues)
+
+    ids = amendments.training_ids(current_ids, given_ids)
+    trainings = [training.model_copy(update={"id": id_}) for training, id_ in zip(content.trainings, ids, strict=True)]
+    before = AmendedContent.model_validate(current)
+    changes = amendments.changed(_compared(before, before.trainings), _compared(content, trainings))
+    if not changes:
+        return request
+
+    reset = amendments.resets_validation(
+        RequestType(request.type),
+        OrganisationType(request.requester_type),
+        validated=request.validated,
+        changes=changes,
+    )
+    revision = _revision(request, principal.enterprise_number)
+    request.training_project = content.training_project
+    if "trainings" in changes:
+        request.trainings = [
+            {"id": training.id, **training.model_dump(mode="json", by_alias=True, exclude={"id"})}
+            for training in trainings
+        ]
+        request.total_cost = sum((t.cost for t in trainings), Decimal(0))
+    contacts = content.insurer_contacts
+    request.insurer_contacts = contacts.model_dump(mode="json", exclude_none=True) if contacts is not None else {}
+    request.reference_advisor = (
+        content.reference_advisor.model_dump(mode="json", exclude_none=True) if content.reference_advisor else None
+    )
+    if reset:
+        request.validated = None
+        request.validation_motivation = None
+        request.validated_at = None
+    request.status = amendments.status_after_amendment(status, reset=reset)
+    request.updated_at = datetime.now(UTC)
+    # The versioned UPDATE first: a concurrent change of the request is 412 before anything else is written.
+    await flush_or_precondition_failed(session, lang=lang)
+    await repository.add_revision(session, revision)
+    await dossier_repository.touch(session, dossier.id)
+    await routing.route_request(session, guard, registry, request, dossier.ssin)
+    return request
+
+
+async def extend(
+    session: AsyncSession,
+    guard: PersonGuard,
+    registry: OrganisationRegistry,
+    request_id: uuid.UUID,
+    body: ExtensionIn,
+    *,
+    lang: str,
+) -> Request:
+    """The extension (prolongation) of an approved trajectory by the party that runs it: a new request of the same
+    type, on the same registration form, linked to the one it extends, that follows the same route as any request
+    (a regional service's training waits for the insurer's validation) and that INAMI decides like any other."""
+    extended, dossier, access = await _load(
+        session, guard, request_id, action=Action.CONTRIBUTE_TO_DOSSIER, operation="extendRequest"
+    )
+    principal = guard.principal
+    is_requester = extended.requester_organisation == principal.enterprise_number
+    if not amendments.may_extend(principal.organisation_type, principal.roles, is_requester=is_requester):
+        raise MissingPermission("Only the party that runs the trajectory extends it")
+    request_type = RequestType(extended.type)
+    issues = _medical_information_issues(principal, body.medical_information)
+    if request_type is RequestType.TRAINING and not body.trainings:
+        issues.append(
+            InputIssue(INVALID_INPUT, "A training request lists at least one training", None, "body", "trainings")
+        )
+    if issues:
+        raise BadRequest(issues)
+    status = RequestStatus(extended.status)
+    if not amendments.extendable(status):
+        raise TransitionNotAllowed(f"Only an approved trajectory is extended; this request is {status}", lang=lang)
+    if extended.registration_form_id is not None:
+        await _form_still_valid(session, dossier, extended.registration_form_id, lang=lang)
+    return await _create(
+        session,
+        guard,
+        registry,
+        access,
+        dossier,
+        request_type,
+        extended.registration_form_id,
+        body,
+        extends=extended.id,
+    )

@@ -102,13 +102,20 @@ async def _granted(
     guard: PersonGuard, people: list[tuple[str, str]], *, operation: str, resource_type: str, audited: bool
 ) -> dict[str, WorkListPerson]:
     """The page's persons the caller may see now, each re-checked and recorded (``audited`` off, benchmarks only:
-    every one, unchecked), with their names."""
-    granted: Iterable[str] = (
-        await guard.sift(people, Action.CONSULT_DOSSIER, operation=operation, resource_type=resource_type)
+    every one, unchecked), with their names, by the SSIN the line names; a line under a replaced SSIN shows the
+    person under their current one."""
+    current: dict[str, str] = (
+        {
+            ssin: access.ssin
+            for ssin, access in (
+                await guard.sift(people, Action.CONSULT_DOSSIER, operation=operation, resource_type=resource_type)
+            ).items()
+        }
         if audited
-        else {ssin for ssin, _ in people}
+        else {ssin: ssin for ssin, _ in people}
     )
-    return await persons_of(guard, granted)
+    named = await persons_of(guard, current.values())
+    return {ssin: named[now] for ssin, now in current.items()}
 
 
 async def query_requests(
