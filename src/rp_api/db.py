@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from rp_api import metrics
 from rp_api.authz.audit import AuditRecord, refusal_of, settled, take_pending
+from rp_api.problems import Problem, ServiceUnavailable, TransitionNotAllowed
 from rp_api.repositories import audit as audit_repository
 from rp_api.repositories.driver import began_at_database
 from rp_api.settings import Settings
@@ -155,6 +156,24 @@ async def when_the_database_answers(
             delay = min(delay * 2, _LONGEST_RETRY_S)
 
 
+_RETRY = ("40P01", "40001")
+"""Deadlock, serialisation failure: two calls met on the same rows; the database rolled one back."""
+_GONE = "23503"
+"""A foreign key no longer met: another call removed (merged) the row this one wrote under."""
+
+
+def concurrent_conflict(exc: BaseException) -> Problem | None:
+    """The answer to a call that lost a race with another one on the database (rolled back, nothing written): 503
+    to try again for a deadlock or a serialisation failure, 409 to read again for a row another call removed
+    meanwhile (a dossier merged with the person's other one); None for any other failure."""
+    causes = list(_causes(exc))
+    if any(_is(cause, code) for cause in causes for code in _RETRY):
+        return ServiceUnavailable("Another call changed the same data at the same moment: try again")
+    if any(_is(cause, _GONE) for cause in causes):
+        return TransitionNotAllowed("What the call wrote into was changed meanwhile (e.g. merged): read it again")
+    return None
+
+
 _SESSION = "rp.session"
 
 
@@ -194,8 +213,11 @@ async def unit_of_work(request: Request) -> AsyncIterator[UnitOfWork]:
             # else nothing was sent but the autocommitted audit append: closing the session ends it (~80 µs less)
         except BaseException as exc:
             await session.rollback()
+            conflict = concurrent_conflict(exc)
             # The call failed, but what it was allowed or denied is still recorded, on its own, as a refusal.
-            await _write_audit_alone(session, exc, [*taken, *take_pending(session)])
+            await _write_audit_alone(session, conflict or exc, [*taken, *take_pending(session)])
+            if conflict is not None:
+                raise conflict from None
             raise
         finally:
             del request.scope[_SESSION]

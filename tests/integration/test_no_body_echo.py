@@ -25,6 +25,7 @@ from fastapi import FastAPI
 
 from rp_api.handlers import issue_from_pydantic
 from rp_api.problems import INVALID_INPUT, SCHEMA_VIOLATION, BadRequest, InputIssue
+from rp_api.schemas.request import MONTH_PATTERN, WEEK_PATTERN
 from tests.token_factory import TokenFactory
 
 Path = tuple[str | int, ...]
@@ -42,8 +43,8 @@ DEFAULT_CALLER = ("Solidaris", ["medicalAdvisor", "returnToWorkCoordinator"])
 SEMANTIC: dict[str, str] = {
     r"^\d{11}$": "85073003329",  # an SSIN with a bad check number
     r"^[01]\d{9}$": "0411159047",  # an enterprise number with a bad check number
-    r"^[1-9]\d{3}-W(0[1-9]|[1-4]\d|5[0-3])$": "2999-W07",  # a future week (decision rounds)
-    r"^[1-9]\d{3}-(0[1-9]|1[0-2])$": "2999-11",  # a future month (hours reports)
+    WEEK_PATTERN: "2999-W07",  # a future week (decision rounds)
+    MONTH_PATTERN: "2999-11",  # a future month (hours reports)
 }
 # Those the service must refuse with a 400 naming the field, wherever they are sent.
 MUST_REFUSE = {"85073003329", "0411159047"}

@@ -15,7 +15,7 @@ from rp_api.schemas.base import ApiModel
 from rp_api.schemas.registration_form import NO_MEDICAL_INFORMATION, Contact, InsurerContacts
 
 _REQUEST_ID = "5b8e2c1d-9a7f-4e3b-8c6d-1f2e3a4b5c6d"
-WEEK_PATTERN = r"^[1-9]\d{3}-W(0[1-9]|[1-4]\d|5[0-3])$"
+WEEK_PATTERN = r"^[1-9][0-9]{3}-W(0[1-9]|[1-4][0-9]|5[0-3])$"  # [0-9]: a regex \d takes any script's digits
 MONTH_PATTERN = r"^[1-9][0-9]{3}-(0[1-9]|1[0-2])$"  # [0-9]: a regex \d takes any script's digits
 
 

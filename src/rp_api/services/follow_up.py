@@ -42,8 +42,8 @@ from rp_api.schemas.follow_up import (
     Recorder,
 )
 from rp_api.schemas.work_list import WorkListPerson
-from rp_api.services import requests as requests_service
 from rp_api.services import identity, routing
+from rp_api.services import requests as requests_service
 from rp_api.services.decisions import DOSSIER, cell, list_party
 from rp_api.urls import API_PREFIX
 
