@@ -56,8 +56,18 @@ def test_http_load_bench_runs(repo_root: Path, tmp_path: Path) -> None:
         "decision list, first page of 100",
         "decision list, page at depth 300",
     }
+    workers = result["allCores"]["workers"]
+    assert workers >= 1
+    assert set(result["allCores"]["scenarios"]) == {
+        f"baseline, {workers} workers",
+        f"dossier GET, warm cache, {workers} workers",
+        f"decision list, first page of 100, {workers} workers",
+        f"decision list, page at depth 300, {workers} workers",
+    }
     assert all(figures["requests"] > 0 for figures in result["scenarios"].values())
+    assert all(figures["requests"] > 0 for figures in result["allCores"]["scenarios"].values())
     assert "| baseline |" in stdout
+    assert f"| baseline, {workers} workers |" in stdout
 
 
 def test_work_list_bench_runs(repo_root: Path, tmp_path: Path) -> None:
@@ -77,3 +87,37 @@ def test_feed_depth_bench_runs(repo_root: Path, tmp_path: Path) -> None:
     assert result["depthRatio"] > 0
     assert any("feed_event" in line for line in result["plan"])
     assert "depth cost:" in stdout
+
+
+def test_seed_scale_builds_a_database_whose_audit_log_verifies(repo_root: Path, tmp_path: Path) -> None:
+    """A tiny scale database (200 dossiers): built with its 4,000 keyed audit records, which verify; reused the
+    second time."""
+    command = [sys.executable, "bench/seed_scale.py", "--dossiers", "200", "--root", str(tmp_path / "scale")]
+    command += ["--verify", "--output", str(tmp_path / "seed.json")]
+    built = subprocess.run(command, cwd=repo_root, capture_output=True, text=True, check=False, timeout=180)
+    assert built.returncode == 0, built.stderr[-3000:]
+    result = json.loads((tmp_path / "seed.json").read_text())
+    assert (result["dossiers"], result["audit_records"], result["feed_events"]) == (200, 4000, 200)
+    assert result["page"] == 50
+    assert "audit log intact, 4000 records verified" in built.stdout
+    again = subprocess.run(command, cwd=repo_root, capture_output=True, text=True, check=False, timeout=180)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert json.loads((tmp_path / "seed.json").read_text())["reused"] is True
+
+
+def test_data_growth_bench_parses_its_arguments(repo_root: Path) -> None:
+    """The two-size run takes minutes and gigabytes: only its command line is checked here."""
+    helped = subprocess.run(
+        [sys.executable, "bench/data_growth.py", "--help"], cwd=repo_root, capture_output=True, text=True, timeout=60
+    )
+    assert helped.returncode == 0, helped.stderr[-3000:]
+    assert "--sizes" in helped.stdout
+    refused = subprocess.run(
+        [sys.executable, "bench/data_growth.py", "--sizes", "10,100"],
+        cwd=repo_root,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert refused.returncode == 2
+    assert "at least 200 dossiers" in refused.stderr
