@@ -13,7 +13,7 @@ from rp_api.domain.hours import MAX_PERIOD_MONTHS
 from rp_api.i18n import language
 from rp_api.idempotency import Idempotency
 from rp_api.identifiers import IsoDate, IsoDateTime
-from rp_api.responses import ModelResponse
+from rp_api.responses import ModelResponse, list_answer, self_link
 from rp_api.routers import api_router, problem_response
 from rp_api.schemas.hours import HoursList, HoursReportIn
 from rp_api.schemas.request import MONTH_PATTERN, WEEK_PATTERN, DecisionList, DecisionRoundIn, DecisionRoundOut
@@ -99,12 +99,9 @@ async def list_decisions(
         changed_since=changed_since,
         page=page,
         page_size=page_size,
-        self_link=str(request.url.path) + (f"?{request.url.query}" if request.url.query else ""),
+        self_link=self_link(request),
     )
-    if "text/csv" in request.headers.get("accept", ""):
-        headers = {"Link": f'<{decisions.next}>; rel="next"'} if decisions.next else {}
-        return Response(service.as_csv(decisions), media_type="text/csv; charset=utf-8", headers=headers)
-    return ModelResponse(decisions)
+    return list_answer(request, decisions, service.as_csv)
 
 
 HOURS_PROBLEMS: dict[int | str, dict[str, Any]] = {
@@ -187,9 +184,6 @@ async def list_hours(
         last=last,
         page=page,
         page_size=page_size,
-        self_link=str(request.url.path) + (f"?{request.url.query}" if request.url.query else ""),
+        self_link=self_link(request),
     )
-    if "text/csv" in request.headers.get("accept", ""):
-        headers = {"Link": f'<{listed.next}>; rel="next"'} if listed.next else {}
-        return Response(hours.as_csv(listed), media_type="text/csv; charset=utf-8", headers=headers)
-    return ModelResponse(listed)
+    return list_answer(request, listed, hours.as_csv)

@@ -14,7 +14,7 @@ from rp_api.db import DbSession
 from rp_api.i18n import language
 from rp_api.idempotency import Idempotency
 from rp_api.identifiers import IsoDate, IsoDateTime
-from rp_api.responses import ModelResponse
+from rp_api.responses import ModelResponse, list_answer, self_link
 from rp_api.routers import api_router, problem_response
 from rp_api.schemas.follow_up import FollowUpHistory, FollowUpIn, FollowUpList, FollowUpOut
 from rp_api.services import follow_up as service
@@ -154,9 +154,6 @@ async def list_follow_ups(
         changed_since=changed_since,
         page=page,
         page_size=page_size,
-        self_link=str(request.url.path) + (f"?{request.url.query}" if request.url.query else ""),
+        self_link=self_link(request),
     )
-    if "text/csv" in request.headers.get("accept", ""):
-        headers = {"Link": f'<{listed.next}>; rel="next"'} if listed.next else {}
-        return Response(service.as_csv(listed), media_type="text/csv; charset=utf-8", headers=headers)
-    return ModelResponse(listed)
+    return list_answer(request, listed, service.as_csv)
