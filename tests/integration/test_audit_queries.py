@@ -3,7 +3,7 @@ the question itself is audited, and an auditor's token opens nothing else."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 from sqlalchemy import text
@@ -14,6 +14,9 @@ from tests.integration.test_dossiers_and_forms import Caller
 from tests.token_factory import TokenFactory
 
 TODAY = datetime.now(UTC).date().isoformat()
+# An audit query's days around today, so that a run that crosses midnight (UTC) still reads what it just recorded.
+YESTERDAY = (datetime.now(UTC) - timedelta(days=1)).date().isoformat()
+TOMORROW = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
 
 
 async def test_who_accessed_a_person(
@@ -30,7 +33,9 @@ async def test_who_accessed_a_person(
     await stranger.get(f"/dossiers/{dossier}")  # denied, and logged
 
     auditor = Caller(client, tokens.token("INAMI", ["auditor"]))
-    first = await auditor.post("/auditEvents/query", {"ssin": person.ssin, "from": TODAY, "to": TODAY, "pageSize": 2})
+    first = await auditor.post(
+        "/auditEvents/query", {"ssin": person.ssin, "from": YESTERDAY, "to": TOMORROW, "pageSize": 2}
+    )
     assert first.status_code == 200, first.text
     page = first.json()
     assert [(e["operation"], e["outcome"]) for e in page["items"]] == [
@@ -38,7 +43,8 @@ async def test_who_accessed_a_person(
         ("getDossier", "permit"),
     ]
     second = await auditor.post(
-        "/auditEvents/query", {"ssin": person.ssin, "from": TODAY, "to": TODAY, "pageSize": 2, "page": page["next"]}
+        "/auditEvents/query",
+        {"ssin": person.ssin, "from": YESTERDAY, "to": TOMORROW, "pageSize": 2, "page": page["next"]},
     )
     rest = second.json()["items"]
     assert (rest[0]["organisation"], rest[0]["outcome"], rest[0]["reason"]) == (
@@ -50,7 +56,7 @@ async def test_who_accessed_a_person(
     assert all(e["personSsin"] == person.ssin for e in page["items"] + rest)
 
     for caller in (insurer, Caller(client, tokens.token("INAMI", ["socialExpert"]))):
-        response = await caller.post("/auditEvents/query", {"ssin": person.ssin, "from": TODAY, "to": TODAY})
+        response = await caller.post("/auditEvents/query", {"ssin": person.ssin, "from": YESTERDAY, "to": TOMORROW})
         assert response.status_code == 403
         assert response.json()["type"] == "urn:problem-type:belgif:missingPermission"
     queried = await connection.execute(
@@ -81,7 +87,7 @@ async def test_an_organisations_auditor_sees_its_own_users_only(
     dossier = (await coordinator.post("/dossiers", {"ssin": person.ssin, "start": "registrationForm"})).json()["id"]
     await physician.get(f"/dossiers/{dossier}")
     await regional.get(f"/dossiers/{dossier}")
-    period = {"from": TODAY, "to": TODAY}
+    period = {"from": YESTERDAY, "to": TOMORROW}
 
     solidaris = Caller(client, tokens.token("Solidaris", ["auditor"]))
     own = (await solidaris.post("/auditEvents/query", period)).json()["items"]
@@ -141,9 +147,9 @@ async def test_an_auditors_token_opens_nothing_but_the_log(
 async def test_bad_audit_query(client: httpx.AsyncClient, tokens: TokenFactory) -> None:
     auditor = Caller(client, tokens.token("INAMI", ["auditor"]))
     for body in (
-        {"ssin": "85073003329", "from": TODAY, "to": TODAY},
+        {"ssin": "85073003329", "from": YESTERDAY, "to": TOMORROW},
         {"ssin": "85073003328", "from": "2026-02-01", "to": "2026-01-01"},
-        {"userSsin": "1234", "from": TODAY, "to": TODAY},
+        {"userSsin": "1234", "from": YESTERDAY, "to": TOMORROW},
         {"to": TODAY},
     ):
         assert (await auditor.post("/auditEvents/query", body)).status_code == 400

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -23,6 +23,9 @@ from tests.integration.test_dossiers_and_forms import CONTENT, Caller
 from tests.token_factory import TokenFactory
 
 TODAY = datetime.now(UTC).date().isoformat()
+# An audit query's days around today, so that a run that crosses midnight (UTC) still reads what it just recorded.
+YESTERDAY = (datetime.now(UTC) - timedelta(days=1)).date().isoformat()
+TOMORROW = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
 CONSENT = {"scope": "occupationalPhysicianContact", "formVersion": "RP-2026.1"}
 Forget = Callable[[FastAPI], Awaitable[None]]
 
@@ -119,7 +122,7 @@ async def records_of(connection: AsyncConnection, response: httpx.Response) -> l
 async def report(auditor: Caller, ssin: str) -> list[dict[str, Any]]:
     """The person's audit report as an auditor reads it (every page)."""
     items: list[dict[str, Any]] = []
-    body: dict[str, Any] = {"ssin": ssin, "from": TODAY, "to": TODAY, "pageSize": 1000}
+    body: dict[str, Any] = {"ssin": ssin, "from": YESTERDAY, "to": TOMORROW, "pageSize": 1000}
     while True:
         page = await auditor.post("/auditEvents/query", body)
         assert page.status_code == 200, page.text

@@ -6,7 +6,7 @@ before any person is looked at (no record). A token that also holds ``referenceA
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -27,6 +27,9 @@ from tests.integration.test_requests_and_decisions import WEEK
 from tests.token_factory import TokenFactory
 
 TODAY = datetime.now(UTC).date().isoformat()
+# An audit query's days around today, so that a run that crosses midnight (UTC) still reads what it just recorded.
+YESTERDAY = (datetime.now(UTC) - timedelta(days=1)).date().isoformat()
+TOMORROW = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
 MONTH = TODAY[:7]
 REGIONAL_SERVICES = ("VDAB", "Forem", "Actiris", "ADG")
 
@@ -110,7 +113,7 @@ async def test_a_list_manager_reads_its_lists_and_is_refused_the_others_at_the_d
     assert (await _report_hours(callers["vdab"], world)).status_code == 200
     method, path, status = NOT_NAMING_ONE_PERSON[operation]
     lists = callers["vdabLists"]
-    body = {"from": TODAY, "to": TODAY} if operation == "queryAuditEvents" else {}
+    body = {"from": YESTERDAY, "to": TOMORROW} if operation == "queryAuditEvents" else {}
     response = await (lists.get(path) if method == "GET" else lists.post(path, body))
     assert response.status_code == status, response.text
     if status == 403:

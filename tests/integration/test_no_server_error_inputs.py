@@ -21,7 +21,7 @@ import base64
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -40,6 +40,9 @@ MODULE = "edge inputs"
 BAD_REQUEST = "urn:problem-type:belgif:badRequest"
 INVALID_TOKEN = "urn:problem-type:belgif:invalidAccessToken"
 TODAY = datetime.now(UTC).date().isoformat()
+# An audit query's days around today, so that a run that crosses midnight (UTC) still reads what it just recorded.
+YESTERDAY = (datetime.now(UTC) - timedelta(days=1)).date().isoformat()
+TOMORROW = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
 
 # Examples per test (hypothesis), one request each. With the contract test's ~7,000 generated cases, a full run sends
 # well over 10,000 generated requests; this module alone sends 6,400 in about 35 s on 2 cores.
@@ -130,7 +133,7 @@ class CursorEndpoint:
             return "POST", "/dossiers/query", {"json": {"page": cursor}}
         if self.name == "events":
             return "GET", "/events", {"params": {"after": cursor}}
-        return "POST", "/auditEvents/query", {"json": {"from": TODAY, "to": TODAY, "page": cursor}}
+        return "POST", "/auditEvents/query", {"json": {"from": YESTERDAY, "to": TOMORROW, "page": cursor}}
 
 
 CURSOR_ENDPOINTS = [

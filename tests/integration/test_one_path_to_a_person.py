@@ -16,7 +16,7 @@ import dataclasses
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -39,6 +39,9 @@ LISTS = {
 }  # fmt: skip
 """Operations that list whatever the caller's organisation may see: tested line by line in test_list_lines_*."""
 TODAY = datetime.now(UTC).date().isoformat()
+# An audit query's days around today, so that a run that crosses midnight (UTC) still reads what it just recorded.
+YESTERDAY = (datetime.now(UTC) - timedelta(days=1)).date().isoformat()
+TOMORROW = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
 REGISTRY = OrganisationRegistry.load()
 OTHER_USER = "75050575724"  # a valid SSIN other than the token factory's default user (85073003328)
 
@@ -513,7 +516,7 @@ async def records_of(connection: AsyncConnection, response: httpx.Response) -> l
 
 async def read_back(callers: dict[str, Caller], auditor: str, ssin: str, response: httpx.Response) -> list[Any]:
     """The call's records as an auditor reads them through the API."""
-    body: dict[str, Any] = {"from": TODAY, "to": TODAY, "pageSize": 1000}
+    body: dict[str, Any] = {"from": YESTERDAY, "to": TOMORROW, "pageSize": 1000}
     if auditor == "inamiAuditor":
         body["ssin"] = ssin
     page = await callers[auditor].post("/auditEvents/query", body)
@@ -820,7 +823,7 @@ async def test_a_persons_access_report_is_the_calls_made_about_them(
         assert response.status_code == status, (who, response.text)
         traces.append(response.headers["BelGov-Trace-Id"])
     page = await callers["inamiAuditor"].post(
-        "/auditEvents/query", {"ssin": world.ssin, "from": TODAY, "to": TODAY, "pageSize": 1000}
+        "/auditEvents/query", {"ssin": world.ssin, "from": YESTERDAY, "to": TOMORROW, "pageSize": 1000}
     )
     report = [item for item in page.json()["items"] if item["traceId"] in traces]
     assert [(item["traceId"], item["outcome"], item["status"]) for item in report] == [
