@@ -6,9 +6,9 @@ rp_api.openapi)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine, Sequence
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from starlette.responses import Response
@@ -20,6 +20,11 @@ from rp_api.limits import ensure_json_body, query_parameters, refuse_unknown_que
 from rp_api.problems import PROBLEM_MEDIA_TYPE
 from rp_api.schemas.problem import Problem
 from rp_api.urls import API_PREFIX
+
+PageSize = Annotated[int, Query(alias="pageSize", ge=1, le=500)]
+"""The lines of a list page (decisions, hours, follow-up): 1 to 500, 100 by default at each list."""
+PageCursor = Annotated[str | None, Query(max_length=200)]
+"""``page``: the ``next`` of the page before (a sealed cursor, :mod:`rp_api.cursors`)."""
 
 
 def problem_response(description: str) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from rp_api.i18n import language
 from rp_api.idempotency import Idempotency
 from rp_api.identifiers import IsoDate, IsoDateTime
 from rp_api.responses import ModelResponse, list_answer, self_link
-from rp_api.routers import api_router, problem_response
+from rp_api.routers import PageCursor, PageSize, api_router, problem_response
 from rp_api.schemas.hours import HoursList, HoursReportIn
 from rp_api.schemas.request import MONTH_PATTERN, WEEK_PATTERN, DecisionList, DecisionRoundIn, DecisionRoundOut
 from rp_api.services import decisions as service
@@ -87,8 +87,8 @@ async def list_decisions(
             "2026-11-20T00:00:00Z.",
         ),
     ] = None,
-    page_size: Annotated[int, Query(alias="pageSize", ge=1, le=500)] = 100,
-    page: Annotated[str | None, Query(max_length=200)] = None,
+    page_size: PageSize = 100,
+    page: PageCursor = None,
 ) -> Response:
     decisions = await service.decision_list(
         session,
@@ -173,8 +173,8 @@ async def list_hours(
     last: Annotated[
         str | None, Query(alias="to", pattern=MONTH_PATTERN, description="A period's last month, e.g. 2027-06.")
     ] = None,
-    page_size: Annotated[int, Query(alias="pageSize", ge=1, le=500)] = 100,
-    page: Annotated[str | None, Query(max_length=200)] = None,
+    page_size: PageSize = 100,
+    page: PageCursor = None,
 ) -> Response:
     listed = await hours.hours_list(
         session,

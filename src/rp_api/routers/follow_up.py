@@ -15,7 +15,7 @@ from rp_api.i18n import language
 from rp_api.idempotency import Idempotency
 from rp_api.identifiers import IsoDate, IsoDateTime
 from rp_api.responses import ModelResponse, list_answer, self_link
-from rp_api.routers import api_router, problem_response
+from rp_api.routers import PageCursor, PageSize, api_router, problem_response
 from rp_api.schemas.follow_up import FollowUpHistory, FollowUpIn, FollowUpList, FollowUpOut
 from rp_api.services import follow_up as service
 
@@ -143,8 +143,8 @@ async def list_follow_ups(
             "2027-02-01T00:00:00Z.",
         ),
     ] = None,
-    page_size: Annotated[int, Query(alias="pageSize", ge=1, le=500)] = 100,
-    page: Annotated[str | None, Query(max_length=200)] = None,
+    page_size: PageSize = 100,
+    page: PageCursor = None,
 ) -> Response:
     listed = await service.follow_up_list(
         session,
