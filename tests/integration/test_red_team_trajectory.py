@@ -400,13 +400,6 @@ async def test_an_organisation_not_linked_under_the_new_ssin_learns_nothing_from
     assert (await c["vdab"].get(f"/requests/{request}")).status_code == 404
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="side door: once a linked party moved the dossier to the new SSIN, a denial of an organisation not linked "
-    "under it (reaching the dossier by an id it holds, or through a line of its own lists or feed) is recorded under "
-    "the new SSIN with the dossier's id, and that organisation's own auditor reads it (person_guard records "
-    "outcome.person = the dossier's current SSIN; audit_queries gives an organisation its own records as they are)",
-)
 async def test_after_the_dossier_followed_the_person_an_unlinked_organisations_audit_log_names_no_new_ssin(
     c: dict[str, Caller],
     two: tuple[SimulatedPerson, SimulatedPerson],
@@ -433,6 +426,20 @@ async def test_after_the_dossier_followed_the_person_an_unlinked_organisations_a
     assert own.status_code == 200, own.text
     leaked = [(i["operation"], i["resourceId"]) for i in own.json()["items"] if i["personSsin"] == new]
     assert leaked == [], f"VDAB's auditor reads the new SSIN of a person VDAB is not linked to: {leaked}"
+    # The refusals are recorded, under the SSIN VDAB saw the person under...
+    refused = {
+        (i["operation"], i["outcome"], i["reason"])
+        for i in own.json()["items"]
+        if i["personSsin"] == person.ssin and i["resourceId"] == str(trajectory.request)
+    }
+    assert ("getRequest", "deny", "noLink") in refused, refused
+    # ...and INAMI's audit query of the person, by the new SSIN, finds them (one person, every SSIN).
+    inami = await c["inamiAuditor"].post("/auditEvents/query", {**AUDIT_DAYS, "ssin": new, "pageSize": 1000})
+    assert inami.status_code == 200, inami.text
+    assert any(
+        i["organisation"] == enterprise(tokens, "VDAB") and i["outcome"] == "deny" and i["personSsin"] == person.ssin
+        for i in inami.json()["items"]
+    )
 
 
 async def test_an_absorbed_dossier_id_leads_nowhere_for_an_organisation_not_linked_and_changes_nothing(

@@ -178,3 +178,24 @@ def test_records_name_each_earlier_ssin_once(
 )
 def test_person_ssins(name: str, start: str, replacements: list[tuple[str, str]], expected: set[str]) -> None:
     assert rules.person_ssins(start, replacements) == expected
+
+
+@pytest.mark.parametrize(
+    ("name", "current", "earlier", "seen_days", "expected"),
+    [
+        ("no earlier SSIN: the current one", Z, (), {}, Z),
+        ("no earlier SSIN, never seen: the current one", Z, (), {X: 1}, Z),
+        ("seen under the one replaced", Z, (Y, X), {Y: 3}, Y),
+        ("seen under the first only", Z, (Y, X), {X: 3}, X),
+        ("seen under the current one since", Z, (Y, X), {Y: 3, Z: 4}, Z),
+        ("seen under an earlier one last", Z, (Y, X), {Z: 2, X: 5}, X),
+        ("never seen: the one the current SSIN replaced", Z, (Y, X), {}, Y),
+        ("seen under another person only: as never seen", Z, (Y,), {W: 9}, Y),
+        ("equal times: the most recent SSIN", Z, (Y, X), {X: 3, Y: 3}, Y),
+    ],
+)
+def test_refusal_names(
+    name: str, current: str, earlier: tuple[str, ...], seen_days: dict[str, int], expected: str
+) -> None:
+    last_seen = {ssin: T0 + timedelta(days=days) for ssin, days in seen_days.items()}
+    assert rules.refusal_names(current, earlier, last_seen) == expected

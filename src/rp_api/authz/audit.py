@@ -33,12 +33,19 @@ def record(session: AsyncSession, *records: AuditRecord) -> None:
     session.info.setdefault(_PENDING, []).extend(records)
 
 
-def amend(session: AsyncSession, record_id: uuid.UUID, *, resource_id: str) -> None:
-    """Name the resource on a queued record once it exists (opening a dossier decides before it creates it)."""
+def amend(
+    session: AsyncSession, record_id: uuid.UUID, *, resource_id: str | None = None, person_ssin: str | None = None
+) -> None:
+    """Name the resource on a queued record once it exists (opening a dossier decides before it creates it), or
+    the SSIN a refusal names once the guard knows which the caller may read (:mod:`rp_api.authz.person_guard`)."""
     pending: list[AuditRecord] = session.info.get(_PENDING, [])
     for index, entry in enumerate(pending):
         if entry.id == record_id:
-            pending[index] = replace(entry, resource_id=resource_id)
+            if resource_id is not None:
+                entry = replace(entry, resource_id=resource_id)
+            if person_ssin is not None:
+                entry = replace(entry, person_ssin=person_ssin)
+            pending[index] = entry
 
 
 def take_pending(session: AsyncSession) -> list[AuditRecord]:

@@ -290,36 +290,58 @@ class PersonGuard:
         resource_type: str,
         resource_id: str | None = None,
         refine: Callable[[], str | None] | None = None,
+        named: bool = False,
     ) -> PersonAccess:
         """``refine``: a further rule of the resource (e.g. conversation participants); a reason it returns turns a
-        permit into a denial (404), audited as such, in the one record of this call.
+        permit into a denial (404), audited as such, in the one record of this call. ``named``: the caller named
+        ``ssin`` (a lookup); otherwise it is the SSIN of something stored that the caller reached (an id it holds),
+        and a refusal names an SSIN the caller's organisation already knows (:meth:`_name_refusals`).
 
         A replaced SSIN, for a caller linked to the person under the SSIN that replaces it now, is followed: the
         call goes on about that SSIN (the access's :attr:`PersonAccess.ssin`), its record names it, and the
         person's dossier follows them there (moved, or merged with the one already there)."""
         about = (operation, resource_type, resource_id)
         if not works_on_dossiers(self.principal.roles):
-            self._audit(ssin, about, False, Reason.AUDIT_ONLY_ROLE)
+            await self._name_refusals({self._audit(ssin, about, False, Reason.AUDIT_ONLY_ROLE): ssin}, named=named)
             raise MissingPermission("An auditor's token reads the audit log only")
         try:
             resolved = await self._links(ssin)
         except _SourceFailedError as failed:
-            self._audit(ssin, about, False, failed.reason)
+            await self._name_refusals({self._audit(ssin, about, False, failed.reason): ssin}, named=named)
             raise failed.problem from None
         outcome = self._decide(ssin, action, resolved)
         decision = outcome.decision
         refused = refine() if decision.allowed and refine is not None else None
         if refused is not None:
-            self._audit(outcome.person, about, False, refused)
+            self._audit(outcome.person, about, False, refused)  # linked under it: the caller knows this SSIN
             raise ResourceNotFound()
         record_id = self._audit(outcome.person, about, decision.allowed, str(decision.reason), decision.legal_basis)
         if not decision.allowed:
+            if decision.replaced_by is None:  # not followed: the record names the SSIN stored (or named)
+                await self._name_refusals({record_id: ssin}, named=named)
             raise problem_for(decision)
         followed = await self._follow([outcome], about)
         if followed.vanished:
             raise TransitionNotAllowed(CONFLICT_MERGED)
         moved = followed.plan is not None
         return PersonAccess(self.principal, outcome.links.ssin, outcome.links, decision, record_id, ssin, moved)
+
+    async def _name_refusals(self, refusals: Mapping[uuid.UUID, str], *, named: bool = False) -> None:
+        """Queued refusals of persons the caller reached through something stored (record id → the SSIN stored),
+        unless ``named`` (the caller named the SSIN: its refusal names it). When the stored SSIN replaced
+        earlier ones, a refusal names the SSIN under which the caller's organisation last saw the person, else the
+        one the stored SSIN replaced (:func:`rp_api.domain.identity.refusal_names`): an organisation no longer
+        linked to the person learns their new SSIN from none of its answers, its own audit log included. The person
+        is the same: INAMI's audit query for them covers every SSIN. The records are queued before the lookup, so a
+        failing lookup loses none of them (they keep the stored SSIN)."""
+        if named or not refusals:
+            return
+        known = await identity.refusal_ssins(
+            self.session, organisation=self.principal.enterprise_number, ssins=refusals.values()
+        )
+        for record_id, ssin in refusals.items():
+            if known.get(ssin, ssin) != ssin:
+                amend(self.session, record_id, person_ssin=known[ssin])
 
     async def allows(self, other: Caller, ssin: str, action: Action) -> bool:
         """Whether the policy lets another organisation do this for the person, by that organisation's own links
@@ -370,8 +392,11 @@ class PersonGuard:
         one and its successor) are one person: checked and recorded once."""
         first = {ssin: str(resource_id) for ssin, resource_id in first_per_person(people).items()}
         if not works_on_dossiers(self.principal.roles):
-            for ssin, resource_id in first.items():
-                self._audit(ssin, (operation, resource_type, resource_id), False, Reason.AUDIT_ONLY_ROLE)
+            refusals = {
+                self._audit(ssin, (operation, resource_type, resource_id), False, Reason.AUDIT_ONLY_ROLE): ssin
+                for ssin, resource_id in first.items()
+            }
+            await self._name_refusals(refusals)
             return set(first)
         answers: dict[str, _Resolved | _SourceFailedError] = {}
         for ssin in first:
@@ -440,6 +465,7 @@ class PersonGuard:
         named."""
         failed: _SourceFailedError | None = None
         recorded: dict[str, uuid.UUID] = {}
+        refusals: dict[uuid.UUID, str] = {}  # of persons not followed to a current SSIN: named as the caller knows them
         permitted: dict[str, list[_Outcome]] = {}
         abouts: dict[str, tuple[str, str, str | None]] = {}
         for ssin, resource_id in first.items():
@@ -449,6 +475,7 @@ class PersonGuard:
                 failed = failed or answer
                 if ssin not in recorded:
                     recorded[ssin] = self._audit(ssin, about, False, answer.reason)
+                    refusals[recorded[ssin]] = ssin
                 continue
             outcome = self._decide(ssin, action, answer)
             decision = outcome.decision
@@ -458,8 +485,11 @@ class PersonGuard:
                     person, about, decision.allowed, str(decision.reason), decision.legal_basis
                 )
                 abouts[person] = about
+                if not decision.allowed and decision.replaced_by is None:
+                    refusals[recorded[person]] = person
             if decision.allowed:
                 permitted.setdefault(person, []).append(outcome)
+        await self._name_refusals(refusals)
         if failed is not None:
             raise failed.problem
         granted: dict[str, PersonAccess] = {}

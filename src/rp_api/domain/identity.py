@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import itertools
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -186,3 +186,20 @@ def person_ssins(start: str, replacements: Iterable[tuple[str, str]]) -> frozens
                 found.add(other)
                 pending.append(other)
     return frozenset(found)
+
+
+def refusal_names(current: str, earlier: Sequence[str], last_seen: Mapping[str, datetime]) -> str:
+    """The SSIN a refusal names when the caller reached the person through something stored under ``current`` (an
+    id it holds, a line of its lists or feed) rather than by naming an SSIN.
+
+    ``earlier``: the SSINs ``current`` replaced, most recent first; ``last_seen``: when the caller's organisation was
+    last let see the person under each of their SSINs (its permitted records). An organisation that is not linked to
+    the person under the current SSIN must not learn it, not even from its own audit log: the refusal names the SSIN
+    under which it last saw the person (the current one if that is where), else the one the current SSIN replaced.
+    Without earlier SSINs, the current one (there is no other)."""
+    if not earlier:
+        return current
+    seen = [ssin for ssin in (current, *earlier) if ssin in last_seen]
+    if seen:
+        return max(seen, key=lambda ssin: last_seen[ssin])  # the first of equals: the most recent SSIN
+    return earlier[0]

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 
 from sqlalchemy import delete, func, literal, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rp_api.domain.identity import ConsentInForce, StoredDossier
+from rp_api.models.audit import AuditEvent
 from rp_api.models.conversation import Conversation, FeedEvent
 from rp_api.models.dossier import Addressee, Consent, Dossier, DossierParticipant
 from rp_api.models.identity import DossierMerge, SsinReplacement
@@ -173,3 +175,46 @@ async def person_ssins(session: AsyncSession, ssin: str) -> list[str]:
     both directions and along chains (:func:`rp_api.domain.identity.person_ssins`, in one query)."""
     rows = await session.execute(_PERSON_SSINS, {"ssin": ssin, "limit": PERSON_SSINS_LIMIT})
     return list(rows.scalars())
+
+
+_EARLIER_SSINS = text(
+    """
+WITH RECURSIVE earlier(current_ssin, ssin, depth) AS (
+    SELECT r.new_ssin, r.old_ssin, 1 FROM ssin_replacement r WHERE r.new_ssin = ANY(CAST(:ssins AS varchar[]))
+    UNION ALL
+    SELECT e.current_ssin, r.old_ssin, e.depth + 1
+    FROM ssin_replacement r JOIN earlier e ON r.new_ssin = e.ssin
+    WHERE e.depth < :limit
+)
+SELECT current_ssin, ssin FROM earlier ORDER BY current_ssin, depth
+"""
+)
+
+
+async def earlier_ssins(session: AsyncSession, ssins: Iterable[str]) -> dict[str, list[str]]:
+    """For each of these SSINs that replaced others (as recorded when a dossier followed its person): the SSINs it
+    replaced, along chains, most recent first. SSINs that replaced none are left out (one indexed read for all)."""
+    wanted = sorted(set(ssins))
+    if not wanted:
+        return {}
+    rows = await session.execute(_EARLIER_SSINS, {"ssins": wanted, "limit": PERSON_SSINS_LIMIT})
+    found: dict[str, list[str]] = {}
+    for current, earlier in rows.all():
+        if earlier != current and earlier not in found.setdefault(current, []):
+            found[current].append(earlier)
+    return found
+
+
+async def last_seen(session: AsyncSession, *, organisation: str, ssins: Iterable[str]) -> dict[str, datetime]:
+    """When the organisation was last let see a person under each of these SSINs (its latest permitted audit
+    record naming it); SSINs it never saw are left out. Through the audit log's person index."""
+    wanted = sorted(set(ssins))
+    if not wanted:
+        return {}
+    table = AuditEvent.__table__
+    query = (
+        select(table.c.person_ssin, func.max(table.c.occurred_at))
+        .where(table.c.person_ssin.in_(wanted), table.c.organisation == organisation, table.c.outcome == "permit")
+        .group_by(table.c.person_ssin)
+    )
+    return {ssin: at for ssin, at in (await session.execute(query)).all()}

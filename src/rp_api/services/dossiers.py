@@ -47,7 +47,7 @@ async def open_dossier(
     (or merges) a dossier stored under an earlier SSIN to it before the lookup — so naming the old SSIN or the new
     one reaches the one dossier, and starting a trajectory under the new SSIN never creates a second one."""
     action = Action.CONSULT_DOSSIER if start is None else Action.CONTRIBUTE_TO_DOSSIER
-    access = await guard(ssin, action, operation="openDossier", resource_type=DOSSIER)
+    access = await guard(ssin, action, operation="openDossier", resource_type=DOSSIER, named=True)
     principal = guard.principal
     ssin = access.ssin  # the person's current SSIN: the dossier is (now) stored under it
     existing = await dossier_repository.of_person(session, ssin)

@@ -15,7 +15,7 @@ by this call leaves the session. This module does not know the guard (the guard 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy.exc import InvalidRequestError
@@ -136,3 +136,18 @@ async def _keep_true(session: AsyncSession, ssins: Sequence[str]) -> tuple[uuid.
 async def person_ssins(session: AsyncSession, ssin: str) -> list[str]:
     """Every SSIN of the person ``ssin`` names, as far as the platform has followed their replacements."""
     return await repository.person_ssins(session, ssin)
+
+
+async def refusal_ssins(session: AsyncSession, *, organisation: str, ssins: Iterable[str]) -> dict[str, str]:
+    """The SSIN each refusal of ``organisation`` names, for persons it reached through something stored under these
+    SSINs (:func:`rp_api.domain.identity.refusal_names`): the SSIN itself unless the person had earlier ones. One
+    indexed read of the replacements; the audit log is read only for persons with earlier SSINs (rare)."""
+    wanted = list(dict.fromkeys(ssins))
+    history = await repository.earlier_ssins(session, wanted)
+    named = {ssin: ssin for ssin in wanted}
+    if history:
+        everyone = [ssin for current, earlier in history.items() for ssin in (current, *earlier)]
+        seen = await repository.last_seen(session, organisation=organisation, ssins=everyone)
+        for current, earlier in history.items():
+            named[current] = rules.refusal_names(current, earlier, seen)
+    return named
