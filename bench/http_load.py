@@ -27,8 +27,9 @@ dossiers); dossier GET with a cold cache and 50 ms per source (one worker only);
 - decision list at depth ≤ 1.5 × the first page (median);
 - and, unless ``--no-micro``, the targets of the three micro-benchmarks, run as they are (token verification,
   cold decision, decision list with and without audit).
-Each table also gives the CPU time the server process (with its workers) spent per request of a measured run,
-read from ``/proc``: what a request costs, whatever else the machine runs. Results: a table on stdout, JSON in
+Each table also gives the CPU time the server process (with its workers) and PostgreSQL (its postmaster and
+backends) spent per request of a measured run, read from ``/proc``: what a request costs, whatever else the machine
+runs; with all cores, the ratio of those costs tells the requests per second a host whose cores are all busy allows. Results: a table on stdout, JSON in
 ``--output``.
 """
 
@@ -212,15 +213,19 @@ def measure(
     args: argparse.Namespace,
     connections: int,
     pid: int | None = None,
+    database_pid: int | None = None,
 ) -> dict[str, Any]:
     """A warm-up run (at least 2 s: a deep list page's first calls resolve 100 persons the sources were never asked
     about), then the measured one; with ``pid``, the CPU time that process (and its workers) spent per request of
-    the measured run (what the machine's other load does not change much)."""
+    the measured run (what the machine's other load does not change much); with ``database_pid`` (PostgreSQL's
+    postmaster), the CPU time its processes spent per request (both servers share the machine's cores)."""
     wrk(binary, work, base, paths, token, duration=max(2, args.duration // 5), connections=connections)
-    before = cpu_seconds(pid) if pid is not None else 0.0
+    before = {key: cpu_seconds(p) for key, p in (("server", pid), ("database", database_pid)) if p is not None}
     figures = wrk(binary, work, base, paths, token, duration=args.duration, connections=connections)
-    if pid is not None and figures["requests"]:
-        figures["serverCpuMsPerRequest"] = round((cpu_seconds(pid) - before) * 1000 / figures["requests"], 3)
+    for key, p in (("server", pid), ("database", database_pid)):
+        if p is not None and figures["requests"]:
+            spent = cpu_seconds(p) - before[key]
+            figures[f"{key}CpuMsPerRequest"] = round(spent * 1000 / figures["requests"], 3)
     return {**figures, "connections": connections}
 
 
@@ -270,6 +275,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     binary = ensure_wrk()
     work = Path(tempfile.mkdtemp(prefix="rp-http-bench-"))
     server = embedded.start_embedded(work / "pgdata")
+    database = int((work / "pgdata" / "postmaster.pid").read_text().split()[0])
     url = as_asyncpg_url(server.url)
     migrate.upgrade(url)  # as the server's superuser, which creates the two roles; API RP serves as the runtime one
     runtime_url = url.set(username=migrate.Roles().runtime).render_as_string(hide_password=False)
@@ -345,7 +351,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             for name, (base, paths, token) in scenarios.items():
                 # The cold GET is a latency measure (its target is against the critical path): one connection.
                 connections = 1 if base == cold else args.connections
-                into[name] = measure(binary, work, base, paths, token, args, connections, pids.get(base))
+                into[name] = measure(binary, work, base, paths, token, args, connections, pids.get(base), database)
                 print(f"  measured: {name}", file=sys.stderr, flush=True)
 
         if args.workers in ("one", "both"):
@@ -444,16 +450,35 @@ def open_dossiers(base: str, token: str, ssins: list[str]) -> list[str]:
 
 def _rows(scenarios: dict[str, Any], base: dict[str, Any]) -> list[str]:
     lines = [
-        "| scenario | req/s | p50 ms | p99 ms | req/s vs baseline | p99 vs baseline | server CPU ms/request |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| scenario | req/s | p50 ms | p99 ms | req/s vs baseline | p99 vs baseline | server CPU ms/request "
+        "| PostgreSQL CPU ms/request |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, figures in scenarios.items():
         lines.append(
             f"| {name} | {figures['requestsPerSecond']:.0f} | {figures['p50Ms']:.2f} | {figures['p99Ms']:.2f} "
             f"| {figures['requestsPerSecond'] / base['requestsPerSecond']:.2f} × "
-            f"| {figures['p99Ms'] / base['p99Ms']:.2f} × | {figures.get('serverCpuMsPerRequest', '')} |"
+            f"| {figures['p99Ms'] / base['p99Ms']:.2f} × | {figures.get('serverCpuMsPerRequest', '')} "
+            f"| {figures.get('databaseCpuMsPerRequest', '')} |"
         )
     return lines
+
+
+def _cpu_share(warm: dict[str, Any], base: dict[str, Any]) -> str:
+    """When every process shares the machine's cores, requests per second follow the CPU a request costs in all of
+    them: the ratio that CPU time allows, server and PostgreSQL together, and the server's alone (a host whose
+    database has cores of its own)."""
+    try:
+        both = (base["serverCpuMsPerRequest"] + base["databaseCpuMsPerRequest"]) / (
+            warm["serverCpuMsPerRequest"] + warm["databaseCpuMsPerRequest"]
+        )
+        server = base["serverCpuMsPerRequest"] / warm["serverCpuMsPerRequest"]
+    except (KeyError, ZeroDivisionError):
+        return ""
+    return (
+        f"CPU per request, baseline / warm GET: server and PostgreSQL {both:.2f} ×, server alone {server:.2f} × "
+        "(the requests-per-second ratio that CPU time allows when the cores are all busy)"
+    )
 
 
 def table(report: dict[str, Any]) -> tuple[str, dict[str, bool]]:
@@ -495,7 +520,7 @@ def table(report: dict[str, Any]) -> tuple[str, dict[str, bool]]:
         )
         if lines:
             lines.append("")
-        lines += [f"all cores, {workers} workers each:", *_rows(every, base)]
+        lines += [f"all cores, {workers} workers each:", *_rows(every, base), "", _cpu_share(warm, base)]
         if scenarios:
             one = scenarios["dossier GET, warm cache"]["requestsPerSecond"]
             lines.append(f"\nwarm GET with {workers} workers / with one: {warm['requestsPerSecond'] / one:.2f} ×")

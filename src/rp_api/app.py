@@ -14,6 +14,7 @@ from fastapi import FastAPI
 
 from rp_api import __version__, cursors, docs, handlers, metrics, openapi
 from rp_api.audit_checkpoints import Checkpointer
+from rp_api.audit_group import AUDIT_GROUP, AuditGroupCommit
 from rp_api.audit_keys import checkpoint_path, load_keyring, load_signing_keys, signing_key
 from rp_api.authz.guard import build_verifier
 from rp_api.authz.links import LinkResolver
@@ -141,6 +142,7 @@ def create_app(
         checkpointer = Checkpointer(engine, signing_key(load_signing_keys(settings)), checkpoint_path(settings))
         app.state.sessionmaker = create_sessionmaker(engine)
         app.state.sessionmaker.configure(info={KEYRING: app.state.audit_keyring})
+        setattr(app.state, AUDIT_GROUP, AuditGroupCommit())
         async with httpx.AsyncClient(
             timeout=settings.http_timeout_s, follow_redirects=False, transport=upstream_transport
         ) as http:

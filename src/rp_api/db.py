@@ -3,7 +3,8 @@
 The session is opened by :func:`unit_of_work` around each API call, committed by it when the endpoint returned
 normally and rolled back when anything raised. The audit records the request queued are written in the same
 transaction just before the commit (a request that sent nothing through the session, a dossier GET, writes them in
-one statement of their own, without BEGIN or COMMIT); when the request failed they are written after the rollback,
+one statement of their own, without BEGIN or COMMIT, together with those of the calls of the process that reach that
+point at the same moment: :mod:`rp_api.audit_group`); when the request failed they are written after the rollback,
 on their own, as the refusals they turned out to be. Services and repositories ``flush()``; they never commit. The
 commit happens before the response is sent, so a failed commit is an error answer, never a silent loss.
 
@@ -26,11 +27,10 @@ from sqlalchemy import text
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-from rp_api import metrics
+from rp_api.audit_group import AUDIT_GROUP, AuditGroupCommit, append_now
 from rp_api.authz.audit import AuditRecord, refusal_of, settled, take_pending
 from rp_api.problems import Problem, ServiceUnavailable, TransitionNotAllowed
-from rp_api.repositories import audit as audit_repository
-from rp_api.repositories.driver import began_at_database
+from rp_api.repositories.driver import began_at_database, driver_of
 from rp_api.settings import Settings
 
 
@@ -207,10 +207,13 @@ async def unit_of_work(request: Request) -> AsyncIterator[UnitOfWork]:
             if session.new or session.dirty or session.deleted:
                 await session.flush()  # nothing left in flight: the records join the transaction, if one began
             taken = take_pending(session)
-            await _append_audit(session, settled(taken, status=work.status or 200, refusal=None))
-            if began_at_database(session):
+            records = settled(taken, status=work.status or 200, refusal=None)
+            if await _in_transaction(session, records):
+                await append_now(session, records)  # with the data, in its transaction
                 await session.commit()
-            # else nothing was sent but the autocommitted audit append: closing the session ends it (~80 µs less)
+            else:  # nothing but the audit records to write: with those of the calls appending at the same moment
+                await _appended_together(request, session, records)
+            # (without a transaction, closing the session ends it: ~80 µs less than a COMMIT)
         except BaseException as exc:
             await session.rollback()
             conflict = concurrent_conflict(exc)
@@ -228,18 +231,27 @@ async def _write_audit_alone(session: AsyncSession, exc: BaseException, records:
     status, refusal = refusal_of(exc)
     pending = settled(records, status=status, refusal=refusal)
     if pending:
-        await _append_audit(session, pending)
+        await append_now(session, pending)
         await session.commit()
 
 
-async def _append_audit(session: AsyncSession, records: Sequence[AuditRecord]) -> None:
-    """The call's records appended (nothing is in flight: ``alone``), the time it took observed when there were
-    some (``rp_audit_append_duration_seconds``)."""
-    if not records:
-        return
-    began = time.perf_counter()
-    await audit_repository.append(session, records, alone=True)
-    metrics.observe_audit_append(len(records), time.perf_counter() - began)
+async def _in_transaction(session: AsyncSession, records: Sequence[AuditRecord]) -> bool:
+    """Whether the call's connection has a transaction open at the database: the call wrote (or read under a
+    lock), or its session is bound to a connection already in one (the tests' sessions); the records then go in
+    it, and it is committed."""
+    if began_at_database(session):
+        return True
+    return bool(records) and bool((await driver_of(session)).is_in_transaction())
+
+
+async def _appended_together(request: Request, session: AsyncSession, records: Sequence[AuditRecord]) -> None:
+    """Through the process's group commit (:mod:`rp_api.audit_group`), which the app's lifespan made; an app built
+    without it appends the records on its own."""
+    group = getattr(request.app.state, AUDIT_GROUP, None)
+    if isinstance(group, AuditGroupCommit):
+        await group.append(session, records)
+    else:
+        await append_now(session, records)
 
 
 def session_of(request: Request) -> AsyncSession:

@@ -5,12 +5,17 @@ chains still verify."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 
 import httpx
+import pytest
+from fastapi import FastAPI
 from sqlalchemy import URL, text
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
+from rp_api import audit_group
 from rp_api.audit_chain import Keyring
+from rp_api.authz.audit import AuditRecord
 from rp_api.repositories import audit as audit_repository
 from rp_api.simulator.app import SimulatorState
 from rp_api.simulator.population import Population
@@ -71,4 +76,74 @@ async def test_n_person_scoped_requests_leave_n_audit_records(
         verification = await audit_repository.verify(session, audit_keyring)
     assert verification.intact
     assert verification.records == before + N
+    await engine.dispose()
+
+
+async def test_reads_of_one_moment_share_one_statement_and_each_keeps_its_own_record(
+    own_app: FastAPI,
+    own_client: httpx.AsyncClient,
+    own_database: URL,
+    tokens: TokenFactory,
+    population: Population,
+    audit_keyring: Keyring,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Group commit (rp_api.audit_group): while one read's records are on their way (held here until the others
+    wait), the reads that reach their append wait, then go in one statement; each call still gets its own record,
+    under its trace id, committed before it answers; the chains verify."""
+    insured = [p for p in population.persons.values() if p.oa_number == 300 and not p.replaced_by and not p.death_date]
+    solidaris = {"Authorization": f"Bearer {tokens.token('Solidaris', ['returnToWorkCoordinator'])}"}
+    dossiers = []
+    for person in insured[:6]:
+        opened = await own_client.post(
+            "/rp/v1/dossiers", json={"ssin": person.ssin, "start": "registrationForm"}, headers=solidaris
+        )
+        dossiers.append(opened.json()["id"])
+    for dossier in dossiers:  # links in memory: the reads below reach their append at once
+        assert (await own_client.get(f"/rp/v1/dossiers/{dossier}", headers=solidaris)).status_code == 200
+
+    statements: list[int] = []
+    held, release = asyncio.Event(), asyncio.Event()
+    append_now = audit_group.append_now
+
+    async def held_first(session: AsyncSession, records: Sequence[AuditRecord]) -> None:
+        statements.append(len(records))
+        if len(statements) == 1:
+            held.set()
+            await release.wait()
+        await append_now(session, records)
+
+    monkeypatch.setattr(audit_group, "append_now", held_first)
+    group = getattr(own_app.state, audit_group.AUDIT_GROUP)
+    engine = create_async_engine(own_database)
+    async with engine.connect() as connection:
+        before = await connection.scalar(text("SELECT count(*) FROM audit_event"))
+    first = asyncio.create_task(own_client.get(f"/rp/v1/dossiers/{dossiers[0]}", headers=solidaris))
+    await asyncio.wait_for(held.wait(), 10)
+    rest = [
+        asyncio.create_task(own_client.get(f"/rp/v1/dossiers/{dossiers[i % 6]}", headers=solidaris))
+        for i in range(1, 12)
+    ]
+    for _ in range(1000):  # until the eleven wait behind the first (each has read its dossier)
+        if len(group._queue) == 11:
+            break
+        await asyncio.sleep(0.01)
+    release.set()
+    responses = [await first, *await asyncio.gather(*rest)]
+    assert [r.status_code for r in responses] == [200] * 12
+    assert statements == [1, 11]  # the first alone, the eleven that waited together
+
+    async with engine.connect() as connection:
+        rows = (
+            await connection.execute(
+                text("SELECT trace_id, outcome, status FROM audit_event ORDER BY occurred_at OFFSET :before"),
+                {"before": before},
+            )
+        ).all()
+    assert sorted(row.trace_id for row in rows) == sorted(r.headers["BelGov-Trace-Id"] for r in responses)
+    assert {(row.outcome, row.status) for row in rows} == {("permit", 200)}
+    async with AsyncSession(engine) as session:
+        verification = await audit_repository.verify(session, audit_keyring)
+    assert verification.intact
+    assert verification.records == before + 12
     await engine.dispose()
