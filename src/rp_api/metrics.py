@@ -75,7 +75,8 @@ LINK_CACHE_LOOKUPS = Counter(
 )
 AUDIT_APPEND_DURATION = Histogram(
     "rp_audit_append_duration_seconds",
-    "Time to append one call's audit records to the keyed audit log (one round trip).",
+    "Time of one append statement to the keyed audit log (one round trip): a call's records, or those of the "
+    "read-only calls of one moment appended together.",
     buckets=_AUDIT,
 )
 AUDIT_RECORDS = Counter("rp_audit_records_appended", "Audit records appended (one per person per call).")

@@ -18,10 +18,23 @@ from rp_api.audit_chain import Keyring
 from rp_api.authz.audit import AuditRecord
 from rp_api.repositories import audit as audit_repository
 from rp_api.simulator.app import SimulatorState
-from rp_api.simulator.population import Population
+from rp_api.simulator.population import Population, SimulatedPerson
 from tests.token_factory import TokenFactory
 
 N = 240
+
+
+async def opened_dossiers(
+    client: httpx.AsyncClient, persons: list[SimulatedPerson], headers: dict[str, str]
+) -> list[str]:
+    """A dossier opened (a registration form started) for each person; their ids."""
+    dossiers = []
+    for person in persons:
+        opened = await client.post(
+            "/rp/v1/dossiers", json={"ssin": person.ssin, "start": "registrationForm"}, headers=headers
+        )
+        dossiers.append(opened.json()["id"])
+    return dossiers
 
 
 async def test_n_person_scoped_requests_leave_n_audit_records(
@@ -36,12 +49,7 @@ async def test_n_person_scoped_requests_leave_n_audit_records(
     solidaris = {"Authorization": f"Bearer {tokens.token('Solidaris', ['returnToWorkCoordinator'])}"}
     stranger = {"Authorization": f"Bearer {tokens.token('CM', ['administrative'])}"}
     inami = {"Authorization": f"Bearer {tokens.token('INAMI', ['socialExpert'])}"}
-    dossiers = []
-    for person in insured[:10]:
-        opened = await own_client.post(
-            "/rp/v1/dossiers", json={"ssin": person.ssin, "start": "registrationForm"}, headers=solidaris
-        )
-        dossiers.append(opened.json()["id"])
+    dossiers = await opened_dossiers(own_client, insured[:10], solidaris)
     engine = create_async_engine(own_database)
     async with engine.connect() as connection:
         before = await connection.scalar(text("SELECT count(*) FROM audit_event"))
@@ -93,12 +101,7 @@ async def test_reads_of_one_moment_share_one_statement_and_each_keeps_its_own_re
     under its trace id, committed before it answers; the chains verify."""
     insured = [p for p in population.persons.values() if p.oa_number == 300 and not p.replaced_by and not p.death_date]
     solidaris = {"Authorization": f"Bearer {tokens.token('Solidaris', ['returnToWorkCoordinator'])}"}
-    dossiers = []
-    for person in insured[:6]:
-        opened = await own_client.post(
-            "/rp/v1/dossiers", json={"ssin": person.ssin, "start": "registrationForm"}, headers=solidaris
-        )
-        dossiers.append(opened.json()["id"])
+    dossiers = await opened_dossiers(own_client, insured[:6], solidaris)
     for dossier in dossiers:  # links in memory: the reads below reach their append at once
         assert (await own_client.get(f"/rp/v1/dossiers/{dossier}", headers=solidaris)).status_code == 200
 

@@ -50,6 +50,14 @@ async def settle() -> None:
         await asyncio.sleep(0)
 
 
+async def held_first(statements: Statements, group: AuditGroupCommit) -> asyncio.Task[None]:
+    """The group's first call, held in its statement until ``statements.gate`` opens."""
+    statements.gate = asyncio.Event()
+    first = asyncio.create_task(group.append("call-1", ["a"]))
+    await settle()
+    return first
+
+
 async def test_a_call_alone_appends_at_once_on_its_own_connection(statements: Statements) -> None:
     await AuditGroupCommit().append("call-1", ["a", "b"])
     assert statements.sent == [("call-1", ("a", "b"))]
@@ -59,9 +67,7 @@ async def test_calls_that_arrive_while_a_group_is_written_go_together_in_the_nex
     statements: Statements,
 ) -> None:
     group = AuditGroupCommit()
-    statements.gate = asyncio.Event()
-    first = asyncio.create_task(group.append("call-1", ["a"]))
-    await settle()
+    first = await held_first(statements, group)
     others = [asyncio.create_task(group.append(f"call-{n}", [f"r{n}"])) for n in range(2, 7)]
     await settle()
     assert statements.sent == []  # the first statement is still on its way; the others wait
@@ -74,9 +80,7 @@ async def test_calls_that_arrive_while_a_group_is_written_go_together_in_the_nex
 
 async def test_a_group_holds_at_most_max_records_the_rest_waits_its_turn(statements: Statements) -> None:
     group = AuditGroupCommit(max_records=4)
-    statements.gate = asyncio.Event()
-    first = asyncio.create_task(group.append("call-1", ["a"]))
-    await settle()
+    first = await held_first(statements, group)
     others = [asyncio.create_task(group.append(f"call-{n}", [f"r{n}a", f"r{n}b"])) for n in range(2, 6)]
     big = asyncio.create_task(group.append("call-big", [f"big{i}" for i in range(9)]))  # more than a group: alone
     await settle()
@@ -93,9 +97,7 @@ async def test_when_a_group_fails_each_call_appends_alone_and_only_the_failing_c
     statements: Statements,
 ) -> None:
     group = AuditGroupCommit()
-    statements.gate = asyncio.Event()
-    first = asyncio.create_task(group.append("call-1", ["a"]))
-    await settle()
+    first = await held_first(statements, group)
     statements.failing = {"bad"}
     calls = {n: asyncio.create_task(group.append(f"call-{n}", ["bad" if n == 4 else f"r{n}"])) for n in range(2, 7)}
     await settle()
@@ -116,9 +118,7 @@ async def test_when_a_group_fails_each_call_appends_alone_and_only_the_failing_c
 
 async def test_a_call_cancelled_while_it_waits_leaves_nothing_and_the_others_go_on(statements: Statements) -> None:
     group = AuditGroupCommit()
-    statements.gate = asyncio.Event()
-    first = asyncio.create_task(group.append("call-1", ["a"]))
-    await settle()
+    first = await held_first(statements, group)
     leaving = asyncio.create_task(group.append("call-2", ["gone"]))
     staying = asyncio.create_task(group.append("call-3", ["kept"]))
     await settle()
