@@ -15,6 +15,7 @@ work records it as refused (:mod:`rp_api.db`). Calls that wrote data append in t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -54,18 +55,33 @@ async def append_now(session: AsyncSession, records: Sequence[AuditRecord]) -> N
     metrics.observe_audit_append(len(records), time.perf_counter() - began)
 
 
+class AppendedThenCancelled(asyncio.CancelledError):
+    """The call was cancelled, but only once its records had been committed (with a group, or by the statement it
+    led, which a cancellation does not stop): its unit of work must not write them again."""
+
+
 class AuditGroupCommit:
     """One per process (the app's lifespan makes it): see the module's description.
 
     A call that finds nobody appending appends at once, with whatever waits. A call that finds a group being
     appended waits: it is woken once, told either that its records are written (or that it must append them on its
     own), or that its turn came — it then appends the records of every call that waits, its own first. So each call
-    wakes once, and the turn goes from call to call without a lock."""
+    wakes once, and the turn goes from call to call without a lock.
+
+    Cancellation (a server stopping, a timeout around the app) never cuts a group: a waiting call is told through a
+    shield, so cancelling it cancels nothing the others wait for; a cancelled call whose records a group took waits
+    for the group's outcome before it ends (:class:`AppendedThenCancelled` when they were written); a cancelled
+    leader's statement goes on, and its outcome is told to the group as it is."""
 
     def __init__(self, *, max_records: int = MAX_GROUP_RECORDS) -> None:
         self.max_records = max_records
         self._queue: list[_Waiting] = []
         self._busy = False
+
+    @property
+    def idle(self) -> bool:
+        """Nobody appends and nobody waits."""
+        return not self._busy and not self._queue
 
     async def append(self, session: AsyncSession, records: Sequence[AuditRecord]) -> None:
         """Append a call's records; ``session``: the call's, which has no transaction open at the database. Returns
@@ -76,9 +92,9 @@ class AuditGroupCommit:
         if self._busy:
             self._queue.append(waiting)
             try:
-                told = await waiting.told
+                told = await asyncio.shield(waiting.told)
             except asyncio.CancelledError:
-                self._went_away(waiting)
+                await self._cancelled_while_waiting(waiting)
                 raise
             if told is True:
                 return
@@ -91,12 +107,17 @@ class AuditGroupCommit:
         finally:
             self._pass_turn()
 
-    def _went_away(self, waiting: _Waiting) -> None:
-        """A waiting call was cancelled: its records leave the queue; a turn it was given goes on to the next."""
+    async def _cancelled_while_waiting(self, waiting: _Waiting) -> None:
+        """A waiting call was cancelled. Not taken yet: its records leave the queue. Taken by a group: it waits for
+        the group's outcome (:class:`AppendedThenCancelled` when written). Told its turn: the turn goes on."""
         if waiting in self._queue:
             self._queue.remove(waiting)
-        elif waiting.told.done() and not waiting.told.cancelled() and waiting.told.result() == _LEAD:
+            return
+        told = await _outcome(waiting.told)
+        if told == _LEAD:
             self._pass_turn()
+        elif told is True:
+            raise AppendedThenCancelled("the call was cancelled after its audit records were committed")
 
     def _pass_turn(self) -> None:
         if self._queue:
@@ -118,18 +139,48 @@ class AuditGroupCommit:
         failed wrote nothing, and one call's failure (or connection) is not the others'."""
         group = self._take(leader)
         others = group[1:]
+        statement = asyncio.ensure_future(
+            append_now(session, [entry for waiting in group for entry in waiting.records])
+        )
         try:
-            await append_now(session, [entry for waiting in group for entry in waiting.records])
+            await asyncio.shield(statement)
+        except asyncio.CancelledError:
+            written = await _written(statement)  # the statement goes on: the group is told what became of it
+            for waiting in others:
+                _tell(waiting, written)
+            if written:
+                raise AppendedThenCancelled("the call was cancelled after its audit records were committed") from None
+            raise
         except Exception:
             if not others:
                 raise  # the leader alone: its own error
             for waiting in others:
-                waiting.told.set_result(False)
+                _tell(waiting, False)
             await append_now(session, leader.records)
-        except BaseException:  # the leader was cancelled: the others are not, and append on their own
-            for waiting in others:
-                waiting.told.set_result(False)
-            raise
         else:
             for waiting in others:
-                waiting.told.set_result(True)
+                _tell(waiting, True)
+
+
+def _tell(waiting: _Waiting, written: bool) -> None:
+    if not waiting.told.done():
+        waiting.told.set_result(written)
+
+
+async def _outcome(told: asyncio.Future[bool | str]) -> bool | str:
+    """What a waiting call is told, awaited to the end however often the waiting task is cancelled meanwhile (a
+    group's statement ends within the database's statement timeout)."""
+    while True:
+        try:
+            return await asyncio.shield(told)
+        except asyncio.CancelledError:
+            if told.done():
+                return told.result()
+
+
+async def _written(statement: asyncio.Future[None]) -> bool:
+    """Whether a group's statement wrote its records, awaited to its end (see :func:`_outcome`)."""
+    while not statement.done():
+        with contextlib.suppress(asyncio.CancelledError):  # this task cancelled again: it waits on
+            await asyncio.wait((statement,))  # (never raises the statement's error, never cancels it)
+    return not statement.cancelled() and statement.exception() is None

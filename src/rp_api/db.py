@@ -27,10 +27,10 @@ from sqlalchemy import text
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-from rp_api.audit_group import AUDIT_GROUP, AuditGroupCommit, append_now
+from rp_api.audit_group import AUDIT_GROUP, AppendedThenCancelled, AuditGroupCommit, append_now
 from rp_api.authz.audit import AuditRecord, refusal_of, settled, take_pending
 from rp_api.problems import Problem, ServiceUnavailable, TransitionNotAllowed
-from rp_api.repositories.driver import began_at_database, driver_of
+from rp_api.repositories.driver import began_at_database, connection_lost, driver_of
 from rp_api.settings import Settings
 
 
@@ -174,6 +174,9 @@ def concurrent_conflict(exc: BaseException) -> Problem | None:
     return None
 
 
+LOST_CONNECTION = "The connection to the database was lost: try again"
+"""The answer (503) to a call whose database connection died under it (the server ended it, the network cut it)."""
+
 _SESSION = "rp.session"
 
 
@@ -215,8 +218,16 @@ async def unit_of_work(request: Request) -> AsyncIterator[UnitOfWork]:
                 await _appended_together(request, session, records)
             # (without a transaction, closing the session ends it: ~80 µs less than a COMMIT)
         except BaseException as exc:
-            await session.rollback()
+            lost = connection_lost(session)
+            if lost:
+                await session.invalidate()  # not back to the pool: the next call of this process gets a live one
+            else:
+                await session.rollback()
+            if isinstance(exc, AppendedThenCancelled):
+                raise  # its records are committed: nothing to write again
             conflict = concurrent_conflict(exc)
+            if conflict is None and lost and not isinstance(exc, Problem):
+                conflict = ServiceUnavailable(LOST_CONNECTION)
             # The call failed, but what it was allowed or denied is still recorded, on its own, as a refusal.
             await _write_audit_alone(session, conflict or exc, [*taken, *take_pending(session)])
             if conflict is not None:

@@ -130,7 +130,7 @@ async def test_a_call_cancelled_while_it_waits_leaves_nothing_and_the_others_go_
     assert statements.written() == ["a", "kept"]
 
 
-async def test_a_leader_cancelled_mid_statement_lets_its_group_append_alone_and_the_turn_goes_on(
+async def test_a_leader_cancelled_mid_statement_lets_the_statement_end_and_tells_its_group_what_it_did(
     statements: Statements,
 ) -> None:
     group = AuditGroupCommit()
@@ -145,14 +145,43 @@ async def test_a_leader_cancelled_mid_statement_lets_its_group_append_alone_and_
     await settle()  # the second call leads now, held in its statement
     second.cancel()
     await settle()
-    statements.tickets.release()  # the third call's own statement
-    await third
+    assert not second.done()  # it waits for its statement, which goes on
+    statements.tickets.release()
+    await third  # told that the group's statement wrote its records: nothing appended again
+    await asyncio.gather(second, return_exceptions=True)
     assert second.cancelled()
-    assert statements.written() == ["a", "c"]  # the third appended alone, on its own connection
-    assert statements.sent[-1][0] == "call-3"
+    with pytest.raises(audit_group.AppendedThenCancelled):
+        second.result()
+    assert statements.sent == [("call-1", ("a",)), ("call-2", ("b", "c"))]
     statements.tickets = None
     await asyncio.wait_for(group.append("call-4", ["d"]), 1)  # nobody holds the turn
     assert statements.written()[-1] == "d"
+    assert group.idle
+
+
+async def test_a_leader_cancelled_whose_statement_fails_lets_its_group_append_alone(statements: Statements) -> None:
+    group = AuditGroupCommit()
+    statements.tickets = asyncio.Semaphore(0)
+    statements.failing = {"bad"}
+    first = asyncio.create_task(group.append("call-1", ["a"]))
+    await settle()
+    second = asyncio.create_task(group.append("call-2", ["bad"]))  # leads the next group, with the third
+    third = asyncio.create_task(group.append("call-3", ["c"]))
+    await settle()
+    statements.tickets.release()
+    await first
+    await settle()  # the second leads, held in its statement
+    second.cancel()
+    await settle()
+    assert not second.done()
+    statements.tickets.release()  # the group's statement fails...
+    await settle()
+    statements.tickets.release()  # ...and the third appends alone
+    await asyncio.wait_for(third, 1)
+    await asyncio.gather(second, return_exceptions=True)
+    assert second.cancelled()
+    assert statements.sent == [("call-1", ("a",)), ("call-3", ("c",))]  # on the third's own connection
+    assert group.idle
 
 
 async def test_a_call_cancelled_just_as_its_turn_came_passes_the_turn_on(

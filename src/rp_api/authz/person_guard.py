@@ -330,7 +330,7 @@ class PersonGuard:
         """Queued refusals of persons the caller reached through something stored (record id → the SSIN stored),
         unless ``named`` (the caller named the SSIN: its refusal names it). When the stored SSIN replaced
         earlier ones, a refusal names the SSIN under which the caller's organisation last saw the person, else the
-        one the stored SSIN replaced (:func:`rp_api.domain.identity.refusal_names`): an organisation no longer
+        person's first SSIN (:func:`rp_api.domain.identity.refusal_names`): an organisation no longer
         linked to the person learns their new SSIN from none of its answers, its own audit log included. The person
         is the same: INAMI's audit query for them covers every SSIN. The records are queued before the lookup, so a
         failing lookup loses none of them (they keep the stored SSIN)."""

@@ -195,11 +195,13 @@ def refusal_names(current: str, earlier: Sequence[str], last_seen: Mapping[str, 
     ``earlier``: the SSINs ``current`` replaced, most recent first; ``last_seen``: when the caller's organisation was
     last let see the person under each of their SSINs (its permitted records). An organisation that is not linked to
     the person under the current SSIN must not learn it, not even from its own audit log: the refusal names the SSIN
-    under which it last saw the person (the current one if that is where), else the one the current SSIN replaced.
+    under which it last saw the person (the current one if that is where), else the person's first SSIN, under which
+    the dossier began (an organisation that reached the dossier saw the person at some time; with no record of it
+    left, the first SSIN tells it the least new: an SSIN between the first and the current one could be news to it).
     Without earlier SSINs, the current one (there is no other)."""
     if not earlier:
         return current
     seen = [ssin for ssin in (current, *earlier) if ssin in last_seen]
     if seen:
         return max(seen, key=lambda ssin: last_seen[ssin])  # the first of equals: the most recent SSIN
-    return earlier[0]
+    return earlier[-1]

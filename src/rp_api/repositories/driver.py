@@ -51,6 +51,14 @@ def began_at_database(session: AsyncSession) -> bool:
     return bool(remembered[1].is_in_transaction())
 
 
+def connection_lost(session: AsyncSession) -> bool:
+    """Whether the connection this module handed the session is closed (the server ended it, the network cut it):
+    SQLAlchemy did not see the error, which came from the driver, and would return it to the pool as it is, to fail
+    the next call that draws it."""
+    remembered = session.info.get(_DRIVER)
+    return remembered is not None and bool(remembered[1].is_closed())
+
+
 @cache
 def columns(model: type[Base]) -> tuple[str, ...]:
     """The model's column names, in a fixed order (they are its attribute names)."""
