@@ -652,6 +652,9 @@ def main() -> int:
         help="API RP and the baseline with one worker each, with as many as the cores, or both (one after the other)",
     )
     parser.add_argument("--output", type=Path, default=BENCH / "results" / "http_load.json")
+    parser.add_argument(
+        "--keep-work", action="store_true", help="keep the run's directory (database, servers' logs); removed otherwise"
+    )
     args = parser.parse_args()
     report = run(args)
     report["machine"] = {
@@ -675,6 +678,10 @@ def main() -> int:
     )
     print(text_table)
     args.output.parent.mkdir(parents=True, exist_ok=True)
+    if not args.keep_work:  # its database and logs: gigabytes after a run (kept when the run fails)
+        work = Path(report.pop("work"))
+        embedded.stop_embedded(work / "pgdata")
+        shutil.rmtree(work, ignore_errors=True)
     args.output.write_text(json.dumps(report, indent=2, ensure_ascii=False))
     return 0 if all(targets.values()) else 1
 
