@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -135,6 +136,50 @@ async def cancel_all(*tasks: asyncio.Task[Any]) -> None:
     await asyncio.gather(*tasks, return_exceptions=True)
 
 
+@dataclass
+class GroupOnItsWay:
+    """Reads of warm dossiers: the first alone in a statement, the others then one group (led by the second), whose
+    statement (the second) ``held`` holds; see :func:`group_on_its_way`."""
+
+    held: Held
+    group: AuditGroupCommit
+    before: int
+    solidaris: dict[str, str]
+    dossiers: list[str]
+    first: asyncio.Task[httpx.Response]
+    grouped: list[asyncio.Task[httpx.Response]]
+
+
+async def group_on_its_way(
+    own_app: FastAPI,
+    client: httpx.AsyncClient,
+    engine: AsyncEngine,
+    tokens: TokenFactory,
+    population: Population,
+    monkeypatch: pytest.MonkeyPatch,
+    *,
+    reads: int,
+    held: Held,
+) -> GroupOnItsWay:
+    """``reads`` reads started one by one: the first's statement held until the others wait in the queue, in order,
+    then released; returns once the group's statement reached ``held`` (before it is sent, or once it is committed,
+    as ``held`` says for statement 2)."""
+    solidaris, dossiers = await warm_dossiers(client, tokens, population, reads)
+    monkeypatch.setattr(audit_group, "append_now", held)
+    group: AuditGroupCommit = getattr(own_app.state, audit_group.AUDIT_GROUP)
+    before = await audit_count(engine)
+
+    def get(i: int) -> asyncio.Task[httpx.Response]:
+        return asyncio.create_task(client.get(f"/rp/v1/dossiers/{dossiers[i]}", headers=solidaris))
+
+    first = get(0)
+    await until(held.held[1].is_set, "the first read's statement")
+    grouped = await queued(group, *(lambda i=i: get(i) for i in range(1, reads)))
+    held.released[1].set()
+    await until(held.held[2].is_set, "the group's statement")
+    return GroupOnItsWay(held, group, before, solidaris, dossiers, first, grouped)
+
+
 async def test_a_call_cancelled_while_its_group_is_written_harms_no_other_call(
     own_app: FastAPI,
     lenient: httpx.AsyncClient,
@@ -143,20 +188,11 @@ async def test_a_call_cancelled_while_its_group_is_written_harms_no_other_call(
     population: Population,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    solidaris, dossiers = await warm_dossiers(lenient, tokens, population, 4)
     held = Held(before=(1, 2))
-    monkeypatch.setattr(audit_group, "append_now", held)
-    group: AuditGroupCommit = getattr(own_app.state, audit_group.AUDIT_GROUP)
-    before = await audit_count(own_engine)
-
-    def get(i: int) -> asyncio.Task[httpx.Response]:
-        return asyncio.create_task(lenient.get(f"/rp/v1/dossiers/{dossiers[i]}", headers=solidaris))
-
-    first = get(0)
-    await until(held.held[1].is_set, "the first read's statement")
-    leader, leaving, last = await queued(group, lambda: get(1), lambda: get(2), lambda: get(3))
-    held.released[1].set()
-    await until(held.held[2].is_set, "the group of the three on its way")
+    way = await group_on_its_way(
+        own_app, lenient, own_engine, tokens, population, monkeypatch, reads=4, held=held
+    )  # the group of the three on its way
+    first, before, (leader, leaving, last) = way.first, way.before, way.grouped
     assert held.sizes == [1, 3]
     leaving.cancel()  # its client went away while the group's statement was on its way
     await asyncio.sleep(0.05)
@@ -182,20 +218,11 @@ async def test_a_leader_cancelled_after_its_group_was_committed_duplicates_no_ot
     population: Population,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    solidaris, dossiers = await warm_dossiers(lenient, tokens, population, 3)
     held = Held(before=(1,), after=(2,))
-    monkeypatch.setattr(audit_group, "append_now", held)
-    group: AuditGroupCommit = getattr(own_app.state, audit_group.AUDIT_GROUP)
-    before = await audit_count(own_engine)
-
-    def get(i: int) -> asyncio.Task[httpx.Response]:
-        return asyncio.create_task(lenient.get(f"/rp/v1/dossiers/{dossiers[i]}", headers=solidaris))
-
-    first = get(0)
-    await until(held.held[1].is_set, "the first read's statement")
-    leader, other = await queued(group, lambda: get(1), lambda: get(2))
-    held.released[1].set()
-    await until(held.held[2].is_set, "the group of two committed, its answer on its way back")
+    way = await group_on_its_way(
+        own_app, lenient, own_engine, tokens, population, monkeypatch, reads=3, held=held
+    )  # the group of two committed, its answer on its way back
+    first, before, (leader, other) = way.first, way.before, way.grouped
     leader.cancel()
     await asyncio.sleep(0.05)
     held.released[2].set()  # the answer of the committed statement arrives
@@ -219,20 +246,11 @@ async def killed_under_a_group(
 ) -> tuple[dict[str, str], list[str], list[httpx.Response], dict[str, int]]:
     """Four reads, the last three waiting; the backend of the group's leader terminated just before its statement
     is sent. Returns the headers, the dossiers, the four answers and the records per trace id."""
-    solidaris, dossiers = await warm_dossiers(client, tokens, population, 4)
     held = Held(before=(1, 2))
-    monkeypatch.setattr(audit_group, "append_now", held)
-    group: AuditGroupCommit = getattr(own_app.state, audit_group.AUDIT_GROUP)
-    before = await audit_count(engine)
-
-    def get(i: int) -> asyncio.Task[httpx.Response]:
-        return asyncio.create_task(client.get(f"/rp/v1/dossiers/{dossiers[i]}", headers=solidaris))
-
-    first = get(0)
-    await until(held.held[1].is_set, "the first read's statement")
-    leader, second, third = await queued(group, lambda: get(1), lambda: get(2), lambda: get(3))
-    held.released[1].set()
-    await until(held.held[2].is_set, "the group of three about to be sent")
+    way = await group_on_its_way(
+        own_app, client, engine, tokens, population, monkeypatch, reads=4, held=held
+    )  # the group of three about to be sent
+    first, (leader, second, third) = way.first, way.grouped
     pid = (await driver_of(held.sessions[1])).get_server_pid()
     async with engine.connect() as connection:
         await connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
@@ -242,8 +260,8 @@ async def killed_under_a_group(
     finally:
         await cancel_all(first, leader, second, third)
     monkeypatch.setattr(audit_group, "append_now", held.real)
-    assert (group._busy, group._queue) == (False, [])
-    return solidaris, dossiers, answers, per_trace(await rows_since(engine, before))
+    assert way.group.idle
+    return way.solidaris, way.dossiers, answers, per_trace(await rows_since(engine, way.before))
 
 
 async def test_a_connection_killed_under_a_groups_statement_fails_only_its_own_call_and_the_turn_goes_on(
@@ -309,4 +327,4 @@ async def test_reads_cut_short_by_client_timeouts_never_leave_the_turn_taken(
     assert all(counted.get(a.headers["BelGov-Trace-Id"]) == 1 for a in answered)
     again = await asyncio.wait_for(lenient.get(f"/rp/v1/dossiers/{dossiers[0]}", headers=solidaris), WAIT_S)
     assert again.status_code == 200
-    assert (group._busy, group._queue) == (False, [])
+    assert group.idle

@@ -17,55 +17,22 @@ from rp_api.simulator.app import SimulatorState
 from rp_api.simulator.population import SimulatedPerson
 from tests.integration import test_red_team_trajectory as trajectory
 from tests.integration.test_dossiers_and_forms import Caller
-from tests.integration.test_identity_over_time import records_of, stored
+from tests.integration.test_identity_over_time import records_of
 from tests.integration.test_red_team_trajectory import (
-    AUDIT_DAYS,
     LISTS,
     STARTED_ON,
     Forget,
-    enterprise,
     hours_of,
+    inami_finds_the_refusal,
     line,
     listed,
-    run,
-    vdab_training,
+    moved_away,
+    vdab_log,
 )
 from tests.token_factory import TokenFactory
 
 c = trajectory.c
 two = trajectory.two
-
-
-async def moved_away(
-    c: dict[str, Caller],
-    person: SimulatedPerson,
-    tokens: TokenFactory,
-    simulator: SimulatorState,
-    app: FastAPI,
-    forget_links: Forget,
-    connection: AsyncConnection,
-    *,
-    hops: int = 1,
-) -> tuple[str, str, list[str]]:
-    """VDAB runs the person's training; their SSIN is replaced ``hops`` times (A → B → …), under the last one they
-    are registered with Forem only, and Forem's lookup makes the dossier follow them. Returns the request, the
-    dossier and the SSINs, oldest first."""
-    trajectory = await vdab_training(c, person.ssin)
-    await run(c["vdab"], trajectory.request)
-    ssins = [person.ssin]
-    for _ in range(hops):
-        ssins.append(simulator.replace_ssin(ssins[-1]))
-    simulator.move_registrations(ssins[-1], [enterprise(tokens, "Forem")])
-    await forget_links(app)
-    assert (await c["forem"].post("/dossiers", {"ssin": ssins[-1]})).status_code == 200
-    assert await stored(connection, *ssins) == [(trajectory.dossier, ssins[-1])]
-    return trajectory.request, trajectory.dossier, ssins
-
-
-async def vdab_log(c: dict[str, Caller]) -> httpx.Response:
-    own = await c["vdabAuditor"].post("/auditEvents/query", {**AUDIT_DAYS, "pageSize": 1000})
-    assert own.status_code == 200, own.text
-    return own
 
 
 async def test_no_door_of_an_unlinked_organisation_names_the_new_ssin_and_each_call_records_the_person_once(
@@ -160,12 +127,7 @@ async def test_after_a_chain_of_replacements_the_refusal_names_the_ssin_the_orga
         assert {r[0] for r in await records_of(connection, response)} <= {ssins[0]}
     log = (await vdab_log(c)).text
     assert not [s for s in unknown if s in log]
-    inami = await c["inamiAuditor"].post("/auditEvents/query", {**AUDIT_DAYS, "ssin": ssins[-1], "pageSize": 1000})
-    assert inami.status_code == 200, inami.text
-    assert any(
-        i["organisation"] == enterprise(tokens, "VDAB") and i["outcome"] == "deny" and i["personSsin"] == ssins[0]
-        for i in inami.json()["items"]
-    )
+    await inami_finds_the_refusal(c, tokens, by=ssins[-1], under=ssins[0])
 
 
 async def test_naming_the_new_ssin_is_recorded_under_it_and_naming_the_old_one_under_the_old_one(

@@ -382,8 +382,7 @@ async def test_an_organisation_not_linked_under_the_new_ssin_learns_nothing_from
     assert await count(connection, "SELECT count(*) FROM request WHERE extends_request_id = :r", r=request) == 0
 
     # VDAB's own auditor reads every record of its users: none names the new SSIN.
-    own = await c["vdabAuditor"].post("/auditEvents/query", {**AUDIT_DAYS, "pageSize": 1000})
-    assert own.status_code == 200, own.text
+    own = await vdab_log(c)
     assert new not in own.text
     assert {item["personSsin"] for item in own.json()["items"]} >= {old}
 
@@ -400,6 +399,50 @@ async def test_an_organisation_not_linked_under_the_new_ssin_learns_nothing_from
     assert (await c["vdab"].get(f"/requests/{request}")).status_code == 404
 
 
+async def moved_away(
+    c: dict[str, Caller],
+    person: SimulatedPerson,
+    tokens: TokenFactory,
+    simulator: SimulatorState,
+    app: FastAPI,
+    forget_links: Forget,
+    connection: AsyncConnection,
+    *,
+    hops: int = 1,
+) -> tuple[str, str, list[str]]:
+    """VDAB runs the person's training; their SSIN is replaced ``hops`` times (A → B → …), under the last one they
+    are registered with Forem only, and Forem's lookup makes the dossier follow them. Returns the request, the
+    dossier and the SSINs, oldest first."""
+    trajectory = await vdab_training(c, person.ssin)
+    await run(c["vdab"], trajectory.request)
+    ssins = [person.ssin]
+    for _ in range(hops):
+        ssins.append(simulator.replace_ssin(ssins[-1]))
+    simulator.move_registrations(ssins[-1], [enterprise(tokens, "Forem")])
+    await forget_links(app)
+    assert (await c["forem"].post("/dossiers", {"ssin": ssins[-1]})).status_code == 200
+    assert await stored(connection, *ssins) == [(trajectory.dossier, ssins[-1])]
+    return trajectory.request, trajectory.dossier, ssins
+
+
+async def vdab_log(c: dict[str, Caller]) -> httpx.Response:
+    """Every record of VDAB's users, as VDAB's own auditor reads them."""
+    own = await c["vdabAuditor"].post("/auditEvents/query", {**AUDIT_DAYS, "pageSize": 1000})
+    assert own.status_code == 200, own.text
+    return own
+
+
+async def inami_finds_the_refusal(c: dict[str, Caller], tokens: TokenFactory, *, by: str, under: str) -> None:
+    """INAMI's audit query of the person, by the SSIN ``by``, finds VDAB's refusal recorded under ``under`` (one
+    person, every SSIN)."""
+    inami = await c["inamiAuditor"].post("/auditEvents/query", {**AUDIT_DAYS, "ssin": by, "pageSize": 1000})
+    assert inami.status_code == 200, inami.text
+    assert any(
+        i["organisation"] == enterprise(tokens, "VDAB") and i["outcome"] == "deny" and i["personSsin"] == under
+        for i in inami.json()["items"]
+    )
+
+
 async def test_after_the_dossier_followed_the_person_an_unlinked_organisations_audit_log_names_no_new_ssin(
     c: dict[str, Caller],
     two: tuple[SimulatedPerson, SimulatedPerson],
@@ -409,37 +452,24 @@ async def test_after_the_dossier_followed_the_person_an_unlinked_organisations_a
     forget_links: Forget,
     connection: AsyncConnection,
 ) -> None:
-    person = two[0]
-    trajectory = await vdab_training(c, person.ssin)
-    await run(c["vdab"], trajectory.request)
-    new = simulator.replace_ssin(person.ssin)
-    simulator.move_registrations(new, [enterprise(tokens, "Forem")])
-    await forget_links(app)
-    assert (await c["forem"].post("/dossiers", {"ssin": new})).status_code == 200  # the dossier follows the person
-    assert await stored(connection, person.ssin, new) == [(trajectory.dossier, new)]
+    request, _, (old, new) = await moved_away(c, two[0], tokens, simulator, app, forget_links, connection)
 
     # VDAB does what it does every day: reads its hours list, and the request it runs (an id it holds).
     assert (await listed(c, "hours list")).status_code == 200
-    assert (await c["vdab"].get(f"/requests/{trajectory.request}")).status_code == 404
+    assert (await c["vdab"].get(f"/requests/{request}")).status_code == 404
 
-    own = await c["vdabAuditor"].post("/auditEvents/query", {**AUDIT_DAYS, "pageSize": 1000})
-    assert own.status_code == 200, own.text
+    own = await vdab_log(c)
     leaked = [(i["operation"], i["resourceId"]) for i in own.json()["items"] if i["personSsin"] == new]
     assert leaked == [], f"VDAB's auditor reads the new SSIN of a person VDAB is not linked to: {leaked}"
     # The refusals are recorded, under the SSIN VDAB saw the person under...
     refused = {
         (i["operation"], i["outcome"], i["reason"])
         for i in own.json()["items"]
-        if i["personSsin"] == person.ssin and i["resourceId"] == str(trajectory.request)
+        if i["personSsin"] == old and i["resourceId"] == str(request)
     }
     assert ("getRequest", "deny", "noLink") in refused, refused
     # ...and INAMI's audit query of the person, by the new SSIN, finds them (one person, every SSIN).
-    inami = await c["inamiAuditor"].post("/auditEvents/query", {**AUDIT_DAYS, "ssin": new, "pageSize": 1000})
-    assert inami.status_code == 200, inami.text
-    assert any(
-        i["organisation"] == enterprise(tokens, "VDAB") and i["outcome"] == "deny" and i["personSsin"] == person.ssin
-        for i in inami.json()["items"]
-    )
+    await inami_finds_the_refusal(c, tokens, by=new, under=old)
 
 
 async def test_an_absorbed_dossier_id_leads_nowhere_for_an_organisation_not_linked_and_changes_nothing(
