@@ -220,13 +220,16 @@ def wrk(
     return figures
 
 
-def _children(pid: int) -> list[int]:
-    found = []
+def _processes() -> dict[int, tuple[int, float]]:
+    """Every process now: its parent, and the user and system CPU seconds it spent (``/proc/<pid>/stat``)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    found: dict[int, tuple[int, float]] = {}
     for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError, ValueError, IndexError):
-                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
-                    found.append(int(entry.name))
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            found[int(entry.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / ticks)
     return found
 
 
@@ -242,7 +245,7 @@ def connections_per_worker(supervisor: int, port: int) -> list[int]:
                 if int(fields[1].rsplit(":", 1)[1], 16) == port:
                     {"01": established, "0A": listening}.get(fields[3], set()).add(fields[9])
     counts = []
-    for child in _children(supervisor):
+    for child in [pid for pid, (parent, _) in _processes().items() if parent == supervisor]:
         sockets = set()
         with contextlib.suppress(OSError):
             for fd in Path(f"/proc/{child}/fd").iterdir():
@@ -257,23 +260,14 @@ def connections_per_worker(supervisor: int, port: int) -> list[int]:
 
 def cpu_seconds(pid: int) -> float:
     """User and system CPU time of a process and of every process below it (a supervisor's workers), now."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    parents: dict[int, int] = {}
-    times: dict[int, float] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        with contextlib.suppress(OSError, ValueError, IndexError):
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            parents[int(entry.name)] = int(fields[1])
-            times[int(entry.name)] = (int(fields[11]) + int(fields[12])) / ticks
+    processes = _processes()
     family, frontier = {pid}, [pid]
     while frontier:
         parent = frontier.pop()
-        children = [child for child, of in parents.items() if of == parent and child not in family]
+        children = [child for child, (of, _) in processes.items() if of == parent and child not in family]
         family.update(children)
         frontier += children
-    return sum(times.get(member, 0.0) for member in family)
+    return sum(processes[member][1] for member in family if member in processes)
 
 
 def measure(

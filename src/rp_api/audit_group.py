@@ -19,12 +19,15 @@ import contextlib
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rp_api import metrics
 from rp_api.authz.audit import AuditRecord
 from rp_api.repositories import audit as audit_repository
+
+_T = TypeVar("_T")
 
 AUDIT_GROUP = "audit_group"
 """The name of the process's :class:`AuditGroupCommit` on the app's state."""
@@ -113,7 +116,7 @@ class AuditGroupCommit:
         if waiting in self._queue:
             self._queue.remove(waiting)
             return
-        told = await _outcome(waiting.told)
+        told = (await _finished(waiting.told)).result()
         if told == _LEAD:
             self._pass_turn()
         elif told is True:
@@ -145,7 +148,8 @@ class AuditGroupCommit:
         try:
             await asyncio.shield(statement)
         except asyncio.CancelledError:
-            written = await _written(statement)  # the statement goes on: the group is told what became of it
+            await _finished(statement)  # the statement goes on: the group is told what became of it
+            written = not statement.cancelled() and statement.exception() is None
             for waiting in others:
                 _tell(waiting, written)
             if written:
@@ -167,20 +171,10 @@ def _tell(waiting: _Waiting, written: bool) -> None:
         waiting.told.set_result(written)
 
 
-async def _outcome(told: asyncio.Future[bool | str]) -> bool | str:
-    """What a waiting call is told, awaited to the end however often the waiting task is cancelled meanwhile (a
-    group's statement ends within the database's statement timeout)."""
-    while True:
-        try:
-            return await asyncio.shield(told)
-        except asyncio.CancelledError:
-            if told.done():
-                return told.result()
-
-
-async def _written(statement: asyncio.Future[None]) -> bool:
-    """Whether a group's statement wrote its records, awaited to its end (see :func:`_outcome`)."""
-    while not statement.done():
-        with contextlib.suppress(asyncio.CancelledError):  # this task cancelled again: it waits on
-            await asyncio.wait((statement,))  # (never raises the statement's error, never cancels it)
-    return not statement.cancelled() and statement.exception() is None
+async def _finished(future: asyncio.Future[_T]) -> asyncio.Future[_T]:
+    """``future`` once it is done, however often the waiting task is cancelled meanwhile (a group's statement ends
+    within the database's statement timeout); waiting never cancels it, nor raises its error."""
+    while not future.done():
+        with contextlib.suppress(asyncio.CancelledError):  # this task cancelled (again): it waits on
+            await asyncio.wait((future,))
+    return future
